@@ -1,0 +1,1 @@
+"""bizenv: enterprises evaluate the government."""

@@ -1,0 +1,148 @@
+"""The `bizenv` command for evaluators, ops and staff.
+
+`load-*` and `evaluate` print one JSON object as the last line of stdout. Exit codes:
+0 done; 1 data refused by a validation gate (rows kept in quarantine); 2 unusable input or usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from bizenv.errors import BizenvError
+
+NOT_BUILT = {"load-metrics": "department metrics loading is not available yet"}
+
+
+def _engine(args: argparse.Namespace):  # noqa: ANN202
+    from bizenv.warehouse.engine import make_engine
+
+    return make_engine(args.db)
+
+
+def cmd_init_db(args: argparse.Namespace) -> int:
+    from bizenv.schemas import load_registry
+    from bizenv.warehouse.engine import current_revision, migrate
+    from bizenv.warehouse.writes import sync_units
+
+    engine = _engine(args)
+    migrate(engine)
+    registry = load_registry()
+    with engine.begin() as conn:
+        sync_units(conn, registry)
+    url = engine.url.render_as_string(hide_password=True)
+    _emit({"database": url, "revision": current_revision(engine), "units": len(registry.units), "status": "ok"})
+    return 0
+
+
+def cmd_load_survey(args: argparse.Namespace) -> int:
+    from bizenv.ingest.survey_batch import load_survey
+
+    summary = load_survey(_engine(args), args.path, args.period, args.schema)
+    _emit(summary)
+    return 1 if summary["status"] == "refused" else 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from bizenv.evaluate import evaluate_period
+
+    if args.margins:
+        raise BizenvError("--margins (raking to population margins) is not available yet")
+    _emit(evaluate_period(_engine(args), args.period, args.out))
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from bizenv.status import warehouse_status
+
+    status = warehouse_status(_engine(args))
+    for line in status.pop("lines"):
+        print(line)
+    _emit(status)
+    return 0
+
+
+def cmd_demo_data(args: argparse.Namespace) -> int:
+    from bizenv.demo import write_demo_data
+
+    if args.respondents < 1:
+        raise BizenvError("--respondents must be at least 1")
+    _emit(write_demo_data(Path(args.out), respondents=args.respondents, seed=args.seed))
+    return 0
+
+
+def cmd_not_built(args: argparse.Namespace) -> int:
+    raise BizenvError(f"{args.command}: {NOT_BUILT[args.command]}")
+
+
+def _emit(summary: dict) -> None:
+    print(json.dumps(summary, ensure_ascii=False, default=str))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bizenv",
+        description="Enterprises evaluate the government: load survey batches, score, rank and flag units.",
+    )
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--db",
+        metavar="URL",
+        help="warehouse URL (default: $BIZENV_DATABASE_URL, else sqlite:///var/bizenv.sqlite)",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("init-db", parents=[common], help="create or migrate the warehouse")
+    p.set_defaults(func=cmd_init_db)
+
+    p = sub.add_parser("load-survey", parents=[common], help="load a survey batch (CSV or XLSX)")
+    p.add_argument("path", type=Path)
+    p.add_argument("--period", required=True, help="half-year, e.g. 2026H1")
+    p.add_argument("--schema", default="enterprise_satisfaction_v1", help="questionnaire in survey_schemas/")
+    p.set_defaults(func=cmd_load_survey)
+
+    p = sub.add_parser("load-metrics", parents=[common], help="load department metrics (not available yet)")
+    p.add_argument("path", type=Path)
+    p.add_argument("--period", required=True)
+    p.set_defaults(func=cmd_not_built)
+
+    p = sub.add_parser("evaluate", parents=[common], help="score, rank and flag a period")
+    p.add_argument("--period", required=True, help="half-year, e.g. 2026H1")
+    p.add_argument("--out", type=Path, help="write rankings.csv and flags.csv here")
+    p.add_argument("--margins", type=Path, help="population margins for raking (not available yet)")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("status", parents=[common], help="periods, batches and recent runs")
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("demo-data", help="write a realistic demo data set")
+    p.add_argument("--out", required=True, type=Path)
+    p.add_argument("--respondents", type=int, default=3000)
+    p.add_argument("--seed", type=int, default=7)
+    p.set_defaults(func=cmd_demo_data)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except BizenvError as exc:
+        print(f"bizenv: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except Exception as exc:  # a bug, not bad input: one line, with a way to see more
+        if os.environ.get("BIZENV_DEBUG"):
+            raise
+        print(
+            f"bizenv: internal error: {type(exc).__name__}: {exc} (set BIZENV_DEBUG=1 for a traceback)",
+            file=sys.stderr,
+        )
+        return 3
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Accountability flags driven by the policy file."""

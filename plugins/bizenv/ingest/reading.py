@@ -1,0 +1,95 @@
+"""Read a CSV or XLSX file into a frame of untouched strings, detecting the text encoding."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from bizenv.errors import BizenvError
+
+# Excel on Chinese Windows writes GBK/GB18030; GB18030 is a superset of GBK and GB2312.
+ENCODINGS = ("utf-8-sig", "gb18030")
+
+
+@dataclass(frozen=True)
+class RawTable:
+    """A file's rows as strings, exactly as written, plus what was learnt reading it."""
+
+    path: Path
+    frame: pd.DataFrame
+    file_format: str
+    encoding: str | None
+    batch_id: str
+    # Spreadsheet row number of the frame's first row (the header is row 1).
+    first_row: int = 2
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def detect_encoding(data: bytes, path: Path) -> str:
+    for encoding in ENCODINGS:
+        try:
+            data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        return encoding
+    raise BizenvError("not readable as UTF-8 or GB18030 text", file=str(path))
+
+
+def read_table(path: Path) -> RawTable:
+    """Every cell as a string ('' when blank); refuses empty, unreadable or unknown files."""
+    path = Path(path)
+    if not path.is_file():
+        raise BizenvError("no such file", file=str(path))
+    data = path.read_bytes()
+    if not data.strip():
+        raise BizenvError("the file is empty", file=str(path))
+    batch_id = hashlib.sha256(data).hexdigest()
+    suffix = path.suffix.lower()
+    if suffix in {".xlsx", ".xlsm"} or zipfile.is_zipfile(io.BytesIO(data)):
+        frame, encoding, file_format = _read_xlsx(data, path), None, "xlsx"
+    elif suffix in {".csv", ".txt", ""}:
+        encoding = detect_encoding(data, path)
+        frame, file_format = _read_csv(data, encoding, path), "csv"
+    else:
+        raise BizenvError(f"unsupported file type {suffix!r} (expected .csv or .xlsx)", file=str(path))
+    if frame.empty:
+        raise BizenvError("the file has a header but no rows", file=str(path))
+    frame.columns = [str(c).strip() for c in frame.columns]
+    return RawTable(path, frame, file_format, encoding, batch_id)
+
+
+def _read_csv(data: bytes, encoding: str, path: Path) -> pd.DataFrame:
+    try:
+        return pd.read_csv(
+            io.BytesIO(data),
+            encoding=encoding,
+            dtype=str,
+            keep_default_na=False,
+            na_filter=False,
+            skip_blank_lines=True,
+        )
+    except pd.errors.ParserError as exc:
+        # pandas says e.g. "Expected 12 fields in line 7, saw 13"
+        raise BizenvError(f"malformed CSV ({exc})", file=str(path)) from None
+    except pd.errors.EmptyDataError:
+        raise BizenvError("the file is empty", file=str(path)) from None
+
+
+def _read_xlsx(data: bytes, path: Path) -> pd.DataFrame:
+    try:
+        frame = pd.read_excel(io.BytesIO(data), sheet_name=0, dtype=str, engine="openpyxl")
+    except (zipfile.BadZipFile, ValueError, KeyError, OSError) as exc:
+        raise BizenvError(f"not a readable XLSX workbook ({exc})", file=str(path)) from None
+    return frame.fillna("")

@@ -1,0 +1,248 @@
+"""Row checks shared by every survey format: each row ends accepted or quarantined with reasons.
+
+Format readers (`canonical.py`, ...) produce a *standard frame*, one row per (respondent,
+unit), all strings as written in the file:
+
+    source_row     file row number (header = 1), for messages and the quarantine report
+    respondent_key the respondent's identity as written (e.g. a credit code)
+    unit           unit code, name or alias as written
+    submitted_at   submission time as written
+    duration       completion time as written (seconds, "312秒", or blank)
+    <attribute>    one column per respondent attribute code of the questionnaire
+    <item code>    one column per item code: the answer label or number
+    comment        free text
+
+The standard frame shares its index with the file's frame, whose rows quarantine keeps verbatim.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import numpy as np
+import pandas as pd
+
+from bizenv.ingest.privacy import hash_identities, mask_personal_numbers
+from bizenv.ingest.uscc import valid_uscc
+from bizenv.periods import Period
+from bizenv.schemas.models import Questionnaire, Registry
+
+REASONS = (
+    "missing_respondent_key",
+    "bad_credit_code",
+    "unknown_unit",
+    "bad_submitted_at",
+    "outside_period",
+    "bad_duration",
+    "off_scale",
+    "attribute_not_allowed",
+    "duplicate",
+)
+
+
+@dataclass
+class CheckedRows:
+    """Accepted rows (parsed, hashed, scored) and quarantined rows (original values, reasons)."""
+
+    accepted: pd.DataFrame
+    quarantined: pd.DataFrame
+    reason_counts: dict[str, int] = field(default_factory=dict)
+
+
+class _Problems:
+    """Collects (reason, message) per row as boolean masks, then folds them per row."""
+
+    def __init__(self, index: pd.Index) -> None:
+        self.index = index
+        self.found: list[tuple[str, pd.Series]] = []
+
+    def add(self, reason: str, mask: pd.Series, message: pd.Series | str) -> None:
+        mask = mask.fillna(False).astype(bool)
+        if mask.any():
+            text = message if isinstance(message, pd.Series) else pd.Series(message, index=self.index)
+            self.found.append(
+                (reason, pd.Series(np.where(mask, reason + ": " + text, None), index=self.index))
+            )
+
+    def any_mask(self) -> pd.Series:
+        mask = pd.Series(False, index=self.index)
+        for _, messages in self.found:
+            mask |= messages.notna()
+        return mask
+
+    def fold(self) -> tuple[pd.Series, pd.Series, dict[str, int]]:
+        reasons = pd.Series("", index=self.index, dtype="str")
+        details = pd.Series("", index=self.index, dtype="str")
+        counts: dict[str, int] = {}
+        for reason, messages in self.found:
+            hit = messages.notna()
+            counts[reason] = counts.get(reason, 0) + int(hit.sum())
+            sep = np.where(reasons[hit] == "", "", ";")
+            reasons[hit] = reasons[hit] + sep + reason
+            details[hit] = details[hit] + np.where(details[hit] == "", "", " | ") + messages[hit]
+        return reasons, details, counts
+
+
+def _quote(values: pd.Series) -> pd.Series:
+    return "'" + values.astype("str") + "'"
+
+
+def parse_submitted_at(text: pd.Series) -> pd.Series:
+    """ISO 8601, or `YYYY/M/D H:MM:SS` as survey tools export; NaT where neither."""
+    text = text.astype("str").str.strip()
+    iso = pd.to_datetime(text, format="ISO8601", errors="coerce")
+    slashed = pd.to_datetime(text, format="%Y/%m/%d %H:%M:%S", errors="coerce")
+    parsed = iso.fillna(slashed)
+    if getattr(parsed.dt, "tz", None) is not None:
+        parsed = parsed.dt.tz_convert("Asia/Shanghai").dt.tz_localize(None)
+    return parsed.astype("datetime64[us]")
+
+
+def parse_duration(text: pd.Series) -> pd.Series:
+    """Seconds as a float; NaN for blank; -1 for malformed (negative or not a number)."""
+    cleaned = text.astype("str").str.strip().str.removesuffix("秒").str.strip()
+    numbers = pd.to_numeric(cleaned, errors="coerce")
+    malformed = (cleaned != "") & (numbers.isna() | (numbers < 0))
+    return numbers.mask(malformed, -1.0).astype(float)
+
+
+def score_answers(answers: pd.DataFrame, questionnaire: Questionnaire) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Answer text → scale points (NaN for missing); second frame marks answers off the scale."""
+    scale = questionnaire.scale
+    lookup = {label: float(v) for label, v in scale.labels.items()}
+    lookup |= {str(v): float(v) for v in range(1, scale.points + 1)}
+    lookup |= {f"{v}.0": float(v) for v in range(1, scale.points + 1)}
+    missing = set(questionnaire.missing_labels) | {""}
+    scores = {}
+    off_scale = {}
+    for column in answers.columns:
+        text = answers[column].astype("str").str.strip()
+        value = text.map(lookup)
+        scores[column] = value.astype(float)
+        off_scale[column] = value.isna() & ~text.isin(missing)
+    return pd.DataFrame(scores, index=answers.index), pd.DataFrame(off_scale, index=answers.index)
+
+
+def check_rows(
+    std: pd.DataFrame,
+    *,
+    original: pd.DataFrame,
+    period: Period,
+    registry: Registry,
+    questionnaire: Questionnaire,
+    salt: str,
+    fieldwork_grace_days: int,
+) -> CheckedRows:
+    """Apply every row rule of the schema; no row is dropped, each ends in one of two frames."""
+    problems = _Problems(std.index)
+    key = std["respondent_key"].astype("str").str.strip()
+    problems.add("missing_respondent_key", key == "", "respondent key is blank")
+    if questionnaire.respondent.key.format == "uscc":
+        bad = (key != "") & ~valid_uscc(key)
+        problems.add(
+            "bad_credit_code",
+            bad,
+            f"{questionnaire.respondent.key.column}="
+            + _quote(key)
+            + " is not a valid 18-character credit code",
+        )
+
+    index = registry.name_index()
+    unit_text = std["unit"].astype("str")
+    unit_code = unit_text.str.split().str.join("").map(index)
+    problems.add(
+        "unknown_unit", unit_code.isna(), "unit=" + _quote(unit_text) + " is not in the unit registry"
+    )
+
+    submitted = parse_submitted_at(std["submitted_at"])
+    problems.add(
+        "bad_submitted_at",
+        submitted.isna(),
+        "submitted_at=" + _quote(std["submitted_at"]) + " is not a date-time (ISO 8601 or YYYY/M/D H:MM:SS)",
+    )
+    window_end = pd.Timestamp(period.end + timedelta(days=fieldwork_grace_days + 1))
+    outside = submitted.notna() & ((submitted < pd.Timestamp(period.start)) | (submitted >= window_end))
+    problems.add(
+        "outside_period",
+        outside,
+        "submitted_at=" + _quote(std["submitted_at"]) + f" is outside {period} "
+        f"({period.start} to {(window_end - pd.Timedelta(days=1)).date()})",
+    )
+
+    duration = parse_duration(std["duration"])
+    problems.add(
+        "bad_duration",
+        duration < 0,
+        "duration=" + _quote(std["duration"]) + " is not a number of seconds",
+    )
+
+    item_codes = [item.code for item in questionnaire.items()]
+    labels = {item.code: item.label for item in questionnaire.items()}
+    scores, off_scale = score_answers(std[item_codes], questionnaire)
+    for code in item_codes:
+        problems.add(
+            "off_scale",
+            off_scale[code],
+            f"{labels[code]}=" + _quote(std[code]) + " is not an answer on the scale",
+        )
+
+    for attribute in questionnaire.respondent.attributes:
+        if attribute.values is None:
+            continue
+        value = std[attribute.code].astype("str").str.strip()
+        problems.add(
+            "attribute_not_allowed",
+            (value != "") & ~value.isin(attribute.values),
+            f"{attribute.column}=" + _quote(value) + f" is not one of {'/'.join(attribute.values)}",
+        )
+
+    # Within the batch a (respondent, unit) pair counts once: the latest valid submission wins.
+    valid = ~problems.any_mask()
+    pairs = pd.DataFrame(
+        {"key": key.str.upper(), "unit": unit_code, "at": submitted, "row": std["source_row"]}
+    )[valid].sort_values(["at", "row"])
+    winner_row = pairs.groupby(["key", "unit"])["row"].transform("last")
+    superseded = pairs["row"] != winner_row
+    dup_mask = pd.Series(False, index=std.index)
+    dup_mask[superseded[superseded].index] = True
+    winner_text = winner_row.reindex(std.index).astype("Int64").astype("str")
+    problems.add(
+        "duplicate", dup_mask, "superseded by row " + winner_text + " of this batch (later submission)"
+    )
+
+    reasons, details, counts = problems.fold()
+    bad = reasons != ""
+    quarantined = pd.DataFrame(
+        {
+            "source_row": std["source_row"][bad].astype(int),
+            "reasons": reasons[bad],
+            "details": details[bad],
+            "raw": rows_as_json(original[bad]),
+        }
+    )
+    ok = ~bad
+    attributes = {
+        a.code: std[a.code][ok].astype("str").str.strip() for a in questionnaire.respondent.attributes
+    }
+    accepted = pd.DataFrame(
+        {
+            "source_row": std["source_row"][ok].astype(int),
+            "respondent_hash": hash_identities(key[ok], salt),
+            "unit_code": unit_code[ok],
+            "submitted_at": submitted[ok],
+            "duration_seconds": duration[ok],
+            **attributes,
+            "comment": mask_personal_numbers(std["comment"][ok]),
+        }
+    )
+    accepted = accepted.join(std[item_codes][ok].add_prefix("answer__")).join(scores[ok])
+    return CheckedRows(accepted=accepted, quarantined=quarantined, reason_counts=counts)
+
+
+def rows_as_json(frame: pd.DataFrame) -> pd.Series:
+    """Each row as a JSON object of its original strings (kept for the quarantine report)."""
+    if frame.empty:
+        return pd.Series([], index=frame.index, dtype="str")
+    lines = frame.to_json(orient="records", lines=True, force_ascii=False).splitlines()
+    return pd.Series(lines, index=frame.index, dtype="str")

@@ -1,0 +1,1 @@
+"""Composite scores, ranks within comparison groups, and rank intervals."""

@@ -1,0 +1,60 @@
+"""Read a schema file and report every problem in it with file, key and reason."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from bizenv.config import schemas_dir
+from bizenv.errors import SchemaError
+from bizenv.schemas.models import Policy, Questionnaire, Registry
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _load(path: Path, model: type[M]) -> M:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SchemaError(str(path), ["file not found"]) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}: " if mark else ""
+        raise SchemaError(str(path), [f"{where}not valid YAML ({getattr(exc, 'problem', exc)})"]) from None
+    if not isinstance(data, dict):
+        raise SchemaError(str(path), ["top level must be a mapping"])
+    # Policy versions are strings even when written like numbers (2026.1).
+    if model is Policy and "version" in data:
+        data["version"] = str(data["version"])
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+            problems.append(f"{key}: {err['msg'].removeprefix('Value error, ')}")
+        raise SchemaError(str(path), problems) from None
+
+
+@cache
+def load_registry(path: Path | None = None) -> Registry:
+    return _load(path or schemas_dir() / "units.yaml", Registry)
+
+
+@cache
+def load_questionnaire(name: str = "enterprise_satisfaction_v1", path: Path | None = None) -> Questionnaire:
+    questionnaire = _load(path or schemas_dir() / f"{name}.yaml", Questionnaire)
+    if path is None and questionnaire.name != name:
+        raise SchemaError(
+            str(schemas_dir() / f"{name}.yaml"), [f"name: is {questionnaire.name!r}, file says {name!r}"]
+        )
+    return questionnaire
+
+
+@cache
+def load_policy(path: Path | None = None) -> Policy:
+    return _load(path or schemas_dir() / "policy.yaml", Policy)

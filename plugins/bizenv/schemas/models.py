@@ -1,0 +1,235 @@
+"""Pydantic models of the schema files; cross-field rules live in their validators."""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- unit registry -------------------------------------------------------------------------
+
+
+def _normalise_name(text: str) -> str:
+    return "".join(str(text).split())
+
+
+class Group(_Strict):
+    name: str
+    name_en: str
+
+
+class Unit(_Strict):
+    code: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    name: str
+    full_name: str | None = None
+    aliases: list[str] = []
+    group: str
+    parent: str | None = None
+    level: Literal["department", "division", "station"] = "department"
+    active: bool = True
+
+    def names(self) -> set[str]:
+        """Every way the unit is written: code, name, full name, aliases, each also without 市."""
+        raw = {self.code, self.name, *self.aliases}
+        if self.full_name:
+            raw.add(self.full_name)
+        names = {_normalise_name(n) for n in raw}
+        return names | {n.removeprefix("市") for n in names if n.startswith("市") and len(n) > 2}
+
+
+class Registry(_Strict):
+    version: int
+    city: str
+    groups: dict[str, Group]
+    levels: list[str]
+    units: list[Unit]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Registry:
+        problems = []
+        codes = [u.code for u in self.units]
+        dup_codes = sorted({c for c in codes if codes.count(c) > 1})
+        if dup_codes:
+            problems.append(f"duplicate unit codes {dup_codes}")
+        seen: dict[str, str] = {}
+        for unit in self.units:
+            if unit.group not in self.groups:
+                problems.append(f"unit {unit.code}: unknown group {unit.group!r}")
+            if unit.parent is not None and unit.parent not in codes:
+                problems.append(f"unit {unit.code}: unknown parent {unit.parent!r}")
+            for name in unit.names():
+                other = seen.setdefault(name, unit.code)
+                if other != unit.code:
+                    problems.append(f"name {name!r} is used by both {other} and {unit.code}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def by_code(self) -> dict[str, Unit]:
+        return {u.code: u for u in self.units}
+
+    def name_index(self) -> dict[str, str]:
+        """Every code, name, full name and alias (as written and without the 市 prefix) → code."""
+        index: dict[str, str] = {}
+        for unit in self.units:
+            for name in unit.names():
+                index[name] = unit.code
+        return index
+
+    def resolve(self, text: str) -> str | None:
+        return self.name_index().get(_normalise_name(text))
+
+
+# --- questionnaire -----------------------------------------------------------------------
+
+
+class Scale(_Strict):
+    points: int = Field(ge=2)
+    labels: dict[str, int]
+
+    @model_validator(mode="after")
+    def _labels_on_scale(self) -> Scale:
+        bad = {k: v for k, v in self.labels.items() if not 1 <= v <= self.points}
+        if bad:
+            raise ValueError(f"labels outside 1..{self.points}: {bad}")
+        return self
+
+
+class Item(_Strict):
+    code: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    label: str
+
+
+class Dimension(_Strict):
+    code: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    label: str
+    label_en: str
+    weight: float = Field(gt=0)
+    items: list[Item] = Field(min_length=1)
+
+
+class Attribute(_Strict):
+    code: str
+    column: str
+    label: str
+    values: list[str] | None = None
+
+
+class RespondentKey(_Strict):
+    column: str
+    label: str
+    format: Literal["uscc", "text"] = "text"
+
+
+class Comment(_Strict):
+    column: str
+    label: str
+
+
+class Respondent(_Strict):
+    key: RespondentKey
+    attributes: list[Attribute]
+    comment: Comment
+
+
+class CanonicalFormat(_Strict):
+    unit_column: str = "unit"
+    submitted_at_column: str = "submitted_at"
+    duration_column: str = "duration_seconds"
+
+
+class Formats(_Strict):
+    canonical: CanonicalFormat = CanonicalFormat()
+
+
+class Questionnaire(_Strict):
+    name: str
+    version: int
+    title: str
+    scale: Scale
+    missing_labels: list[str]
+    min_answered_share: float = Field(gt=0, le=1)
+    dimensions: list[Dimension] = Field(min_length=1)
+    respondent: Respondent
+    formats: Formats = Formats()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Questionnaire:
+        problems = []
+        total = sum(d.weight for d in self.dimensions)
+        if not math.isclose(total, 1.0, abs_tol=1e-9):
+            problems.append(f"dimension weights sum to {total:g}, not 1")
+        for kind, values in (
+            ("dimension code", [d.code for d in self.dimensions]),
+            ("item code", [i.code for i in self.items()]),
+            ("item label", [i.label for i in self.items()]),
+        ):
+            dups = sorted({v for v in values if values.count(v) > 1})
+            if dups:
+                problems.append(f"duplicate {kind}s {dups}")
+        clash = set(self.missing_labels) & set(self.scale.labels)
+        if clash:
+            problems.append(f"labels both missing and on the scale: {sorted(clash)}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def items(self) -> list[Item]:
+        return [item for d in self.dimensions for item in d.items]
+
+    def item_dimension(self) -> dict[str, str]:
+        return {item.code: d.code for d in self.dimensions for item in d.items}
+
+    def dimension_weights(self) -> dict[str, float]:
+        return {d.code: d.weight for d in self.dimensions}
+
+    def attribute_columns(self) -> list[str]:
+        return [a.column for a in self.respondent.attributes]
+
+
+# --- policy --------------------------------------------------------------------------------
+
+
+class CompositeWeights(_Strict):
+    satisfaction: float = Field(ge=0)
+    indicators: float = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _sum_to_one(self) -> CompositeWeights:
+        if not math.isclose(self.satisfaction + self.indicators, 1.0, abs_tol=1e-9):
+            raise ValueError("composite weights must sum to 1")
+        return self
+
+
+class RankIntervals(_Strict):
+    draws: int = Field(ge=100)
+    seed: int
+
+
+class FlagRules(_Strict):
+    bottom_n: int = Field(ge=1)
+    top_n: int = Field(ge=1)
+    min_group_size: int = Field(ge=1)
+    consecutive_periods: int = Field(ge=2)
+
+
+class Gates(_Strict):
+    max_quarantined_share: float = Field(ge=0, le=1)
+
+
+class Policy(_Strict):
+    version: str
+    min_respondents: int = Field(ge=2)
+    confidence_level: float = Field(gt=0.5, lt=1)
+    composite_weights: CompositeWeights
+    rank_intervals: RankIntervals
+    flags: FlagRules
+    suppression_min: int = Field(ge=1)
+    fieldwork_grace_days: int = Field(ge=0)
+    gates: Gates

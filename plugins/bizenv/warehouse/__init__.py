@@ -1,0 +1,1 @@
+"""The warehouse: table definitions, engine from config, migrations, idempotent writes."""

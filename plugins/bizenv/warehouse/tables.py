@@ -1,0 +1,207 @@
+"""Core warehouse tables (names are a contract; columns may grow through Alembic migrations)."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+units = Table(
+    "units",
+    metadata,
+    Column("code", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("full_name", String(200)),
+    Column("group_code", String(64), nullable=False),
+    Column("group_name", String(200), nullable=False),
+    Column("parent_code", String(64)),
+    Column("level", String(32), nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("registry_version", Integer, nullable=False),
+)
+
+periods = Table(
+    "periods",
+    metadata,
+    Column("period", String(8), primary_key=True),
+    Column("start_date", Date, nullable=False),
+    Column("end_date", Date, nullable=False),
+)
+
+survey_batches = Table(
+    "survey_batches",
+    metadata,
+    Column("batch_id", String(64), primary_key=True),
+    Column("period", String(8), ForeignKey("periods.period"), nullable=False),
+    Column("schema_name", String(100), nullable=False),
+    Column("file_name", Text, nullable=False),
+    Column("file_format", String(32), nullable=False),
+    Column("encoding", String(32)),
+    Column("loaded_at", DateTime(timezone=True), nullable=False),
+    Column("rows_in", Integer, nullable=False),
+    Column("accepted", Integer, nullable=False),
+    Column("quarantined", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+)
+
+survey_responses = Table(
+    "survey_responses",
+    metadata,
+    Column("response_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("batch_id", String(64), ForeignKey("survey_batches.batch_id"), nullable=False),
+    Column("period", String(8), nullable=False),
+    Column("source_row", Integer, nullable=False),
+    Column("respondent_hash", String(64), nullable=False),
+    Column("unit_code", String(64), nullable=False),
+    Column("submitted_at", DateTime, nullable=False),
+    Column("duration_seconds", Float),
+    Column("enterprise_size", String(32)),
+    Column("district", String(64)),
+    Column("industry", String(200)),
+    Column("ownership", String(32)),
+    Column("comment", Text),
+    Index(None, "period", "unit_code"),
+    Index(None, "batch_id"),
+)
+
+response_items = Table(
+    "response_items",
+    metadata,
+    Column("response_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("item_code", String(64), primary_key=True),
+    Column("answer", String(64)),
+    Column("score", Float),
+)
+
+quarantined_rows = Table(
+    "quarantined_rows",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("batch_id", String(64), nullable=False),
+    Column("period", String(8), nullable=False),
+    Column("source_row", Integer, nullable=False),
+    Column("reasons", Text, nullable=False),
+    Column("details", Text, nullable=False),
+    Column("raw", Text, nullable=False),
+    Index(None, "batch_id"),
+)
+
+validation_results = Table(
+    "validation_results",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("batch_id", String(64)),
+    Column("period", String(8), nullable=False),
+    Column("suite", String(200), nullable=False),
+    Column("expectation", String(200), nullable=False),
+    Column("column_name", String(200)),
+    Column("success", Boolean, nullable=False),
+    Column("unexpected_count", Integer),
+    Column("unexpected_sample", Text),
+    Column("run_at", DateTime(timezone=True), nullable=False),
+)
+
+metric_batches = Table(
+    "metric_batches",
+    metadata,
+    Column("batch_id", String(64), primary_key=True),
+    Column("period", String(8), ForeignKey("periods.period"), nullable=False),
+    Column("file_name", Text, nullable=False),
+    Column("loaded_at", DateTime(timezone=True), nullable=False),
+    Column("rows_in", Integer, nullable=False),
+    Column("accepted", Integer, nullable=False),
+    Column("quarantined", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+)
+
+department_metrics = Table(
+    "department_metrics",
+    metadata,
+    Column("period", String(8), primary_key=True),
+    Column("unit_code", String(64), primary_key=True),
+    Column("indicator", String(64), primary_key=True),
+    Column("value", Float, nullable=False),
+    Column("source", Text),
+    Column("batch_id", String(64), ForeignKey("metric_batches.batch_id"), nullable=False),
+)
+
+unit_scores = Table(
+    "unit_scores",
+    metadata,
+    Column("period", String(8), primary_key=True),
+    Column("unit_code", String(64), primary_key=True),
+    # "overall" for the satisfaction index, else a dimension code of the questionnaire.
+    Column("dimension", String(64), primary_key=True),
+    Column("n_respondents", Integer, nullable=False),
+    Column("excluded_incomplete", Integer, nullable=False),
+    Column("score", Float),
+    Column("std_error", Float),
+    Column("n_effective", Float),
+    Column("ci_low", Float),
+    Column("ci_high", Float),
+)
+
+rankings = Table(
+    "rankings",
+    metadata,
+    Column("period", String(8), primary_key=True),
+    Column("unit_code", String(64), primary_key=True),
+    Column("group_code", String(64), nullable=False),
+    Column("level", String(32), nullable=False),
+    Column("n_respondents", Integer, nullable=False),
+    Column("satisfaction_index", Float),
+    Column("satisfaction_ci_low", Float),
+    Column("satisfaction_ci_high", Float),
+    Column("indicator_score", Float),
+    Column("composite_score", Float),
+    Column("rank", Integer),
+    Column("rank_ci_low", Integer),
+    Column("rank_ci_high", Integer),
+    Column("ranked", Boolean, nullable=False),
+    Column("group_size", Integer, nullable=False),
+    Column("policy_version", String(32), nullable=False),
+)
+
+flags = Table(
+    "flags",
+    metadata,
+    Column("period", String(8), primary_key=True),
+    Column("unit_code", String(64), primary_key=True),
+    Column("flag", String(32), primary_key=True),
+    Column("reason", Text, nullable=False),
+    Column("reason_en", Text),
+    Column("policy_version", String(32), nullable=False),
+)
+
+pipeline_runs = Table(
+    "pipeline_runs",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("period", String(8)),
+    Column("command", String(64), nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("status", String(16), nullable=False),
+    Column("summary", Text),
+)

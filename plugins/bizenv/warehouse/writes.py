@@ -1,0 +1,84 @@
+"""Bulk, idempotent writes: frames in, rows out, per period inside the caller's transaction."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection, Table, delete, func, select
+
+from bizenv.periods import Period
+from bizenv.schemas.models import Registry
+from bizenv.warehouse import tables as t
+
+CHUNK = 50_000
+
+
+def frame_records(frame: pd.DataFrame) -> list[dict]:
+    """Rows as dicts with None for missing values and Python scalars (what every driver accepts)."""
+    if frame.empty:
+        return []
+    converted = {}
+    for column in frame.columns:
+        series = frame[column]
+        if pd.api.types.is_datetime64_any_dtype(series):
+            values = series.dt.to_pydatetime().astype(object)
+        else:
+            values = series.to_numpy(dtype=object)
+        mask = series.isna().to_numpy()
+        if mask.any():
+            values = values.copy()
+            values[mask] = None
+        converted[column] = values
+    columns = list(converted)
+    return [dict(zip(columns, row, strict=True)) for row in zip(*converted.values(), strict=True)]
+
+
+def insert_frame(conn: Connection, table: Table, frame: pd.DataFrame) -> int:
+    for start in range(0, len(frame), CHUNK):
+        records = frame_records(frame.iloc[start : start + CHUNK])
+        if records:
+            conn.execute(table.insert(), records)
+    return len(frame)
+
+
+def ensure_period(conn: Connection, period: Period) -> None:
+    exists = conn.execute(select(t.periods.c.period).where(t.periods.c.period == period.label)).first()
+    if not exists:
+        conn.execute(
+            t.periods.insert().values(period=period.label, start_date=period.start, end_date=period.end)
+        )
+
+
+def sync_units(conn: Connection, registry: Registry) -> None:
+    """Replace the registry snapshot (units are referenced by code only, so this is safe)."""
+    conn.execute(delete(t.units))
+    conn.execute(
+        t.units.insert(),
+        [
+            {
+                "code": u.code,
+                "name": u.name,
+                "full_name": u.full_name,
+                "group_code": u.group,
+                "group_name": registry.groups[u.group].name,
+                "parent_code": u.parent,
+                "level": u.level,
+                "active": u.active,
+                "registry_version": registry.version,
+            }
+            for u in registry.units
+        ],
+    )
+
+
+def next_ids(conn: Connection, column, count: int) -> np.ndarray:  # noqa: ANN001
+    """`count` fresh ids after the column's maximum (the caller holds the write lock)."""
+    start = conn.execute(select(func.coalesce(func.max(column), 0))).scalar_one() + 1
+    return np.arange(start, start + count, dtype=np.int64)
+
+
+def lock_for_write(conn: Connection, *tables: Table) -> None:
+    """Serialise concurrent loads on PostgreSQL (SQLite already serialises writers)."""
+    if conn.dialect.name == "postgresql":
+        names = ", ".join(table.name for table in tables)
+        conn.exec_driver_sql(f"LOCK TABLE {names} IN SHARE ROW EXCLUSIVE MODE")
