@@ -34,7 +34,9 @@ def cmd_init_db(args: argparse.Namespace) -> int:
     with engine.begin() as conn:
         sync_units(conn, registry)
     url = engine.url.render_as_string(hide_password=True)
-    _emit({"database": url, "revision": current_revision(engine), "units": len(registry.units), "status": "ok"})
+    _emit(
+        {"database": url, "revision": current_revision(engine), "units": len(registry.units), "status": "ok"}
+    )
     return 0
 
 

@@ -21,7 +21,16 @@ DEMO_PERIODS = ("2025H2", "2026H1")
 SIZE_SHARES = {"大型": 0.04, "中型": 0.16, "小型": 0.45, "微型": 0.35}
 DISTRICT_SHARES = {"鄂城区": 0.34, "华容区": 0.2, "梁子湖区": 0.1, "葛店开发区": 0.22, "临空经济区": 0.14}
 OWNERSHIP_SHARES = {"国有": 0.08, "民营": 0.8, "外资": 0.05, "其他": 0.07}
-INDUSTRIES = ["制造业", "批发和零售业", "建筑业", "交通运输业", "信息技术服务业", "住宿和餐饮业", "农业", "金融业"]
+INDUSTRIES = [
+    "制造业",
+    "批发和零售业",
+    "建筑业",
+    "交通运输业",
+    "信息技术服务业",
+    "住宿和餐饮业",
+    "农业",
+    "金融业",
+]
 # Units few enterprises deal with: their samples fall short of the minimum.
 RARELY_CONTACTED = {"gov_research": 0.004, "civil_air_defense": 0.006, "statistics": 0.02}
 
@@ -66,7 +75,9 @@ def survey_frame(period: Period, respondents: int, seed: int, quality_shift: flo
 
     items = questionnaire.items()
     item_bias = rng.normal(0, 0.15, size=len(items))
-    latent = quality[unit_idx, None] + leniency[firm_idx, None] + item_bias + rng.normal(0, 0.7, (n, len(items)))
+    latent = (
+        quality[unit_idx, None] + leniency[firm_idx, None] + item_bias + rng.normal(0, 0.7, (n, len(items)))
+    )
     points = np.clip(np.rint(latent), 1, 5).astype(int)
     by_point = {v: k for k, v in questionnaire.scale.labels.items()}
     answers = np.vectorize(by_point.get)(points).astype(object)
@@ -79,9 +90,9 @@ def survey_frame(period: Period, respondents: int, seed: int, quality_shift: flo
     duration = rng.lognormal(np.log(420), 0.4, size=respondents).round().astype(int)
     comments = np.where(
         rng.random(n) < 0.08,
-        np.array(["希望进一步压缩办理时限", "政策兑现还需加快", "窗口服务态度很好", "建议网上可查询办理进度"])[
-            rng.integers(0, 4, n)
-        ],
+        np.array(
+            ["希望进一步压缩办理时限", "政策兑现还需加快", "窗口服务态度很好", "建议网上可查询办理进度"]
+        )[rng.integers(0, 4, n)],
         "",
     )
     frame = pd.DataFrame(

@@ -171,8 +171,13 @@ def evaluate_period(
 def rankings_csv_frame(rankings: pd.DataFrame) -> pd.DataFrame:
     """The contract's `rankings.csv` columns, in order, rounded for publication."""
     out = rankings.rename(columns={"group_code": "group"})
-    for column in ["satisfaction_index", "satisfaction_ci_low", "satisfaction_ci_high", "indicator_score",
-                   "composite_score"]:
+    for column in [
+        "satisfaction_index",
+        "satisfaction_ci_low",
+        "satisfaction_ci_high",
+        "indicator_score",
+        "composite_score",
+    ]:
         out[column] = out[column].round(2)
     out["ranked"] = out["ranked"].map({True: "true", False: "false"})
     return out[RANKINGS_COLUMNS]

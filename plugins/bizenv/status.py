@@ -14,24 +14,32 @@ def warehouse_status(engine: Engine) -> dict:
     require_migrated(engine)
     b, runs = t.survey_batches, t.pipeline_runs
     with engine.connect() as conn:
-        batches = conn.execute(
-            select(
-                b.c.period,
-                b.c.status,
-                func.count().label("batches"),
-                func.sum(b.c.rows_in).label("rows_in"),
-                func.sum(b.c.accepted).label("accepted"),
-                func.sum(b.c.quarantined).label("quarantined"),
-                func.max(b.c.loaded_at).label("last_loaded"),
+        batches = (
+            conn.execute(
+                select(
+                    b.c.period,
+                    b.c.status,
+                    func.count().label("batches"),
+                    func.sum(b.c.rows_in).label("rows_in"),
+                    func.sum(b.c.accepted).label("accepted"),
+                    func.sum(b.c.quarantined).label("quarantined"),
+                    func.max(b.c.loaded_at).label("last_loaded"),
+                )
+                .group_by(b.c.period, b.c.status)
+                .order_by(b.c.period, b.c.status)
             )
-            .group_by(b.c.period, b.c.status)
-            .order_by(b.c.period, b.c.status)
-        ).mappings().all()
-        last_runs = conn.execute(
-            select(runs.c.period, runs.c.command, runs.c.status, runs.c.finished_at, runs.c.summary)
-            .order_by(runs.c.id.desc())
-            .limit(5)
-        ).mappings().all()
+            .mappings()
+            .all()
+        )
+        last_runs = (
+            conn.execute(
+                select(runs.c.period, runs.c.command, runs.c.status, runs.c.finished_at, runs.c.summary)
+                .order_by(runs.c.id.desc())
+                .limit(5)
+            )
+            .mappings()
+            .all()
+        )
     periods: dict[str, dict] = {}
     for row in batches:
         entry = periods.setdefault(row["period"], {})
@@ -39,7 +47,9 @@ def warehouse_status(engine: Engine) -> dict:
             k: (str(row[k]) if k == "last_loaded" else int(row[k]))
             for k in ("batches", "rows_in", "accepted", "quarantined", "last_loaded")
         }
-    lines = [f"warehouse {engine.url.render_as_string(hide_password=True)} at revision {current_revision(engine)}"]
+    lines = [
+        f"warehouse {engine.url.render_as_string(hide_password=True)} at revision {current_revision(engine)}"
+    ]
     for period, by_status in periods.items():
         for status, figures in by_status.items():
             lines.append(
@@ -49,8 +59,15 @@ def warehouse_status(engine: Engine) -> dict:
     recent = []
     for run in last_runs:
         summary = json.loads(run["summary"] or "{}")
-        recent.append({"period": run["period"], "command": run["command"], "status": run["status"],
-                       "finished_at": str(run["finished_at"]), "ranked": summary.get("ranked")})
+        recent.append(
+            {
+                "period": run["period"],
+                "command": run["command"],
+                "status": run["status"],
+                "finished_at": str(run["finished_at"]),
+                "ranked": summary.get("ranked"),
+            }
+        )
         lines.append(f"{run['finished_at']}  {run['command']} {run['period']}: {run['status']}")
     if not periods:
         lines.append("no survey batches loaded yet")

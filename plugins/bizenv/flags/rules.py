@@ -21,7 +21,9 @@ def bottom_n(rankings: pd.DataFrame, policy: Policy) -> pd.DataFrame:
     """
     n = policy.flags.bottom_n
     ranked = rankings[rankings["ranked"] & (rankings["group_ranked"] >= policy.flags.min_group_size)]
-    worst_first = ranked.groupby(["group_code", "level"])["composite_score"].rank(method="min", ascending=True)
+    worst_first = ranked.groupby(["group_code", "level"])["composite_score"].rank(
+        method="min", ascending=True
+    )
     hit = ranked[worst_first <= n]
     if hit.empty:
         return pd.DataFrame(columns=FLAG_COLUMNS)
@@ -33,9 +35,18 @@ def bottom_n(rankings: pd.DataFrame, policy: Policy) -> pd.DataFrame:
     reason_en = (
         "ranked " + rank + " of " + size + " in its group (composite " + score + "), in the bottom " + str(n)
     )
-    reason = reason.where(~tie, reason + ";因分数并列,后" + str(n) + "名共" + tie.groupby(
-        [hit["group_code"], hit["level"]]).transform("size").astype(str) + "家")
-    reason_en = reason_en.where(~tie, reason_en + "; ties at the boundary put more than " + str(n) + " units there")
+    reason = reason.where(
+        ~tie,
+        reason
+        + ";因分数并列,后"
+        + str(n)
+        + "名共"
+        + tie.groupby([hit["group_code"], hit["level"]]).transform("size").astype(str)
+        + "家",
+    )
+    reason_en = reason_en.where(
+        ~tie, reason_en + "; ties at the boundary put more than " + str(n) + " units there"
+    )
     return pd.DataFrame(
         {"unit_code": hit["unit_code"], "flag": "BOTTOM_N", "reason": reason, "reason_en": reason_en}
     )

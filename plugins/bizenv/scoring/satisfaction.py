@@ -125,8 +125,11 @@ def unit_scores(scored: pd.DataFrame, questionnaire: Questionnaire, confidence: 
     only_excluded = sorted(set(excluded[excluded > 0].index) - set(result["unit_code"]))
     if only_excluded:
         filler = pd.DataFrame(
-            [{"unit_code": u, "dimension": d, "n_respondents": 0, "n_effective": 0.0} for u in only_excluded
-             for d, _ in targets]
+            [
+                {"unit_code": u, "dimension": d, "n_respondents": 0, "n_effective": 0.0}
+                for u in only_excluded
+                for d, _ in targets
+            ]
         )
         result = pd.concat([result, filler], ignore_index=True)
     result.insert(3, "excluded_incomplete", result["unit_code"].map(excluded).fillna(0).astype(int))

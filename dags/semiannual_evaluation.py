@@ -1,0 +1,93 @@
+"""Semiannual evaluation: score, rank and flag the half-year's units from loaded survey batches."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from airflow.sdk import Asset, CronDataIntervalTimetable, Param, dag, task
+
+RANKINGS = Asset("bizenv://warehouse/rankings")
+
+DOC = """
+### Semiannual evaluation (半年度万企评机关)
+
+Runs at 02:00 on 1 January and 1 July (Asia/Shanghai) for the half-year that just ended: the
+run's data interval starts on the first day of the period it evaluates. To re-run a period, trigger
+with the logical date of its first day (`2026-01-01` → 2026H1) or set the `period` param.
+
+Tasks: resolve the period → bring the warehouse schema up to date → check the period has
+accepted survey responses → score, rank and flag (replaces the period's derived rows in one
+transaction) → log the top and bottom of each group. Outputs: `rankings.csv` and `flags.csv`
+under `$BIZENV_OUTPUT_DIR/<period>/` (default `var/output/<period>/`).
+
+Warehouse: `BIZENV_DATABASE_URL`, else the `bizenv_warehouse` connection, else SQLite under `var/`.
+"""
+
+
+@dag(
+    dag_id="semiannual_evaluation",
+    schedule=CronDataIntervalTimetable("0 2 1 1,7 *", timezone="Asia/Shanghai"),
+    start_date=datetime(2025, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    tags=["bizenv", "evaluation", "semiannual"],
+    doc_md=DOC,
+    default_args={"owner": "bizenv", "retries": 1, "retry_delay": timedelta(minutes=5)},
+    params={
+        "period": Param(
+            "",
+            type="string",
+            pattern=r"^(\d{4}H[12])?$",
+            description="Half-year to evaluate, e.g. 2026H1; empty = from the logical date",
+        )
+    },
+)
+def semiannual_evaluation():
+    @task
+    def resolve_period(params=None, logical_date=None) -> str:  # noqa: ANN001
+        from bizenv.airflow_support.runtime import fail_fast_on_bad_data, period_for_run
+
+        with fail_fast_on_bad_data():
+            return period_for_run(logical_date, (params or {}).get("period")).label
+
+    @task
+    def prepare_warehouse() -> str:
+        from bizenv.airflow_support.runtime import warehouse_url
+        from bizenv.warehouse.engine import current_revision, make_engine, migrate
+
+        engine = make_engine(warehouse_url())
+        migrate(engine)
+        return current_revision(engine)
+
+    @task
+    def check_inputs(period: str, revision: str) -> int:
+        from bizenv.airflow_support.runtime import fail_fast_on_bad_data, warehouse_url
+        from bizenv.inputs import require_period_inputs
+        from bizenv.warehouse.engine import make_engine
+
+        with fail_fast_on_bad_data():
+            return require_period_inputs(make_engine(warehouse_url()), period)
+
+    @task(outlets=[RANKINGS])
+    def evaluate(period: str, responses: int) -> dict:
+        from bizenv.airflow_support.runtime import fail_fast_on_bad_data, output_dir, warehouse_url
+        from bizenv.evaluate import evaluate_period
+        from bizenv.periods import Period
+        from bizenv.warehouse.engine import make_engine
+
+        with fail_fast_on_bad_data():
+            return evaluate_period(make_engine(warehouse_url()), period, output_dir(Period.parse(period)))
+
+    @task
+    def publish_summary(summary: dict) -> str:
+        from bizenv.report.console import ranking_digest
+
+        print(ranking_digest(summary["outputs"]["rankings"]))
+        return summary["outputs"]["rankings"]
+
+    period = resolve_period()
+    responses = check_inputs(period, prepare_warehouse())
+    publish_summary(evaluate(period, responses))
+
+
+semiannual_evaluation()

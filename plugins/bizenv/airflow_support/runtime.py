@@ -1,0 +1,92 @@
+"""Warehouse URL, period and output folder as seen from inside a task."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from bizenv.config import PROJECT_ROOT, default_database_url
+from bizenv.errors import BizenvError
+from bizenv.periods import Period
+
+CONNECTION_ID = "bizenv_warehouse"
+CITY_TIMEZONE = ZoneInfo("Asia/Shanghai")
+log = logging.getLogger(__name__)
+
+
+def sqlalchemy_url_from_connection(
+    conn_type: str,
+    host: str | None,
+    login: str | None,
+    password: str | None,
+    port: int | None,
+    schema: str | None,
+    extra: dict,
+) -> str:
+    """An Airflow connection's fields as a SQLAlchemy URL (postgres via psycopg 3, or sqlite)."""
+    from sqlalchemy import URL
+
+    if extra.get("sqlalchemy_url"):
+        return extra["sqlalchemy_url"]
+    if conn_type in {"postgres", "postgresql"}:
+        url = URL.create(
+            "postgresql+psycopg",
+            username=login or None,
+            password=password or None,
+            host=host or None,
+            port=port or None,
+            database=schema or None,
+        )
+        return url.render_as_string(hide_password=False)
+    if conn_type == "sqlite":
+        return f"sqlite:///{host}"
+    raise ValueError(f"connection {CONNECTION_ID!r} has type {conn_type!r}; use postgres or sqlite")
+
+
+def warehouse_url() -> str:
+    """BIZENV_DATABASE_URL, else the `bizenv_warehouse` connection, else the SQLite default."""
+    if os.environ.get("BIZENV_DATABASE_URL"):
+        return os.environ["BIZENV_DATABASE_URL"]
+    from airflow.sdk import Connection
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
+    try:
+        conn = Connection.get(CONNECTION_ID)
+    except AirflowNotFoundException:
+        log.info("no %s connection: using %s", CONNECTION_ID, default_database_url())
+        return default_database_url()
+    return sqlalchemy_url_from_connection(
+        conn.conn_type, conn.host, conn.login, conn.password, conn.port, conn.schema, conn.extra_dejson
+    )
+
+
+def period_for_run(logical_date: datetime | None, override: str | None) -> Period:
+    """The half-year a run evaluates: the `period` param if given, else the one its logical date
+    (the start of its data interval) falls in, read in the city's time zone."""
+    if override:
+        return Period.parse(override)
+    if logical_date is None:
+        raise ValueError("a run without a logical date needs the `period` param (e.g. 2026H1)")
+    return Period.containing(logical_date.astimezone(CITY_TIMEZONE))
+
+
+def output_dir(period: Period) -> Path:
+    base = Path(os.environ.get("BIZENV_OUTPUT_DIR", PROJECT_ROOT / "var" / "output"))
+    return base / period.label
+
+
+@contextmanager
+def fail_fast_on_bad_data() -> Iterator[None]:
+    """Bad or missing data will not fix itself on retry: fail the task at once, with the one-line
+    message as the reason (retries stay for infrastructure errors such as a lost connection)."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    try:
+        yield
+    except BizenvError as exc:
+        raise AirflowFailException(str(exc)) from None

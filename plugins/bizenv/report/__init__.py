@@ -1,0 +1,1 @@
+"""Outputs for staff: ranking digests, CSV exports (HTML and XLSX to come)."""
