@@ -1,0 +1,57 @@
+"""Test data built in code: canonical survey rows and files in any encoding."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from bizenv.ingest.uscc import check_character
+from bizenv.schemas import load_questionnaire
+
+LABELS = [item.label for item in load_questionnaire().items()]
+
+
+def credit_code(n: int) -> str:
+    """A valid credit code, distinct for each n."""
+    body = f"91420700{n:09d}"
+    return body + check_character(body)
+
+
+def survey_row(respondent: int = 1, unit: str = "市发改委", answers=None, **overrides) -> dict:  # noqa: ANN001
+    """One canonical row; `answers` is a label/number for all items or a list of ten."""
+    answers = answers if answers is not None else "满意"
+    if not isinstance(answers, list):
+        answers = [answers] * len(LABELS)
+    row = {
+        "respondent_id": credit_code(respondent),
+        "unit": unit,
+        "submitted_at": "2026-05-10T10:00:00",
+        "duration_seconds": "300",
+        "enterprise_size": "小型",
+        "district": "鄂城区",
+        "industry": "制造业",
+        "ownership": "民营",
+        **dict(zip(LABELS, [str(a) for a in answers], strict=True)),
+        "comment": "",
+    }
+    row.update({k: str(v) for k, v in overrides.items()})
+    return row
+
+
+def survey_frame(rows: list[dict]) -> pd.DataFrame:
+    return pd.DataFrame(rows)
+
+
+def write_survey(path: Path, rows: list[dict], encoding: str = "utf-8") -> Path:
+    frame = survey_frame(rows)
+    if path.suffix == ".xlsx":
+        frame.to_excel(path, index=False)
+    else:
+        frame.to_csv(path, index=False, encoding=encoding)
+    return path
+
+
+def unit_sample(unit: str, n: int, answers, start: int = 0) -> list[dict]:  # noqa: ANN001
+    """n respondents rating `unit` with the same answers."""
+    return [survey_row(respondent=start + i, unit=unit, answers=answers) for i in range(n)]

@@ -1,0 +1,96 @@
+"""Shared fixtures: a migrated warehouse on SQLite and on a real PostgreSQL, and data builders.
+
+PostgreSQL tests use BIZENV_TEST_PG_URL (default: the local server, database `test`), each in a
+schema of its own. Unreachable → skipped, unless BIZENV_REQUIRE_PG=1 (CI), where that fails.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+
+os.environ.setdefault("BIZENV_SALT", "test-salt-not-secret")
+
+PG_URL = os.environ.get("BIZENV_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+REQUIRE_PG = os.environ.get("BIZENV_REQUIRE_PG") == "1"
+_pg_state: dict[str, object] = {}
+
+
+def _pg_reachable() -> str | None:
+    """None when reachable, else why not (checked once per session)."""
+    if "error" not in _pg_state:
+        try:
+            engine = sa.create_engine(PG_URL, connect_args={"connect_timeout": 3})
+            with engine.connect() as conn:
+                conn.execute(sa.text("select 1"))
+            engine.dispose()
+            _pg_state["error"] = None
+        except Exception as exc:  # any failure to connect means: no server for these tests
+            _pg_state["error"] = f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
+    return _pg_state["error"]  # type: ignore[return-value]
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A PostgreSQL URL whose search_path is a fresh schema, dropped afterwards."""
+    error = _pg_reachable()
+    if error:
+        message = f"PostgreSQL at {PG_URL} unreachable ({error})"
+        if REQUIRE_PG:
+            pytest.fail(message)
+        pytest.skip(message)
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    url = sa.engine.make_url(PG_URL).update_query_dict({"options": f"-csearch_path={schema}"})
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def warehouse_url(request: pytest.FixtureRequest, tmp_path) -> str:  # noqa: ANN001
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'warehouse.sqlite'}"
+    return request.getfixturevalue("pg_url")
+
+
+@pytest.fixture
+def engine(warehouse_url: str) -> Iterator[sa.Engine]:
+    """A migrated, empty warehouse."""
+    from bizenv.warehouse.engine import make_engine, migrate
+
+    engine = make_engine(warehouse_url)
+    migrate(engine)
+    yield engine
+    engine.dispose()
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # noqa: ANN001
+    passed = [r for r in terminalreporter.stats.get("passed", []) if "postgres" in r.keywords]
+    failed = [r for r in terminalreporter.stats.get("failed", []) if "postgres" in r.keywords]
+    terminalreporter.write_line(f"PostgreSQL tests run: {len(passed) + len(failed)} ({len(passed)} passed)")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if not REQUIRE_PG or session.config.option.collectonly:
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    ran = [
+        r
+        for outcome in ("passed", "failed")
+        for r in (reporter.stats.get(outcome, []) if reporter else [])
+        if "postgres" in r.keywords
+    ]
+    if not ran:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        if reporter:
+            reporter.write_line("BIZENV_REQUIRE_PG=1 but no PostgreSQL test ran", red=True)
