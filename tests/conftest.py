@@ -7,13 +7,30 @@ schema of its own. Unreachable → skipped, unless BIZENV_REQUIRE_PG=1 (CI), whe
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
+ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("BIZENV_SALT", "test-salt-not-secret")
+
+# Airflow reads its configuration once, at first import: point it at a session-wide home
+# before anything imports it, so DAG tests never touch ~/airflow or the demo's var/airflow.
+AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="bizenv-test-airflow-"))
+os.environ.update(
+    {
+        "AIRFLOW_HOME": str(AIRFLOW_HOME),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{AIRFLOW_HOME / 'airflow.db'}",
+        "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
+    }
+)
 
 PG_URL = os.environ.get("BIZENV_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REQUIRE_PG = os.environ.get("BIZENV_REQUIRE_PG") == "1"

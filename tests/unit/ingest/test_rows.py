@@ -2,6 +2,7 @@ import json
 
 import pandas as pd
 import pytest
+from tests.builders import LABELS, credit_code, survey_row
 
 from bizenv.errors import BizenvError
 from bizenv.ingest import canonical
@@ -9,7 +10,6 @@ from bizenv.ingest.reading import RawTable
 from bizenv.ingest.rows import check_rows
 from bizenv.periods import Period
 from bizenv.schemas import load_questionnaire, load_registry
-from tests.builders import LABELS, credit_code, survey_row
 
 Q = load_questionnaire()
 VALID = credit_code(2)
@@ -75,7 +75,9 @@ def test_slashed_dates_seconds_suffix_and_aliases_are_accepted():
 
 
 def test_missing_labels_and_numbers_map_to_the_scale():
-    result = check([survey_row(answers=["非常满意", "5", "不了解", "", "(跳过)", "1", "一般", "未接触", "2", "不适用"])])
+    result = check(
+        [survey_row(answers=["非常满意", "5", "不了解", "", "(跳过)", "1", "一般", "未接触", "2", "不适用"])]
+    )
     scores = result.accepted.iloc[0][[i.code for i in Q.items()]].astype(float)
     expected = [5.0, 5.0, None, None, None, 1.0, 3.0, None, 2.0, None]
     assert scores.tolist() == pytest.approx([float("nan") if e is None else e for e in expected], nan_ok=True)

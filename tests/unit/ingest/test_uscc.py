@@ -9,7 +9,9 @@ def test_check_character_of_a_published_example():
 
 
 def test_valid_uscc_accepts_correct_codes_and_rejects_altered_ones():
-    codes = pd.Series(["91350100M000100Y43", "91350100M000100Y44", "91350100M000100Y4", "", "9135O100M000100Y43"])
+    codes = pd.Series(
+        ["91350100M000100Y43", "91350100M000100Y44", "91350100M000100Y4", "", "9135O100M000100Y43"]
+    )
     assert valid_uscc(codes).tolist() == [True, False, False, False, False]
 
 

@@ -1,0 +1,24 @@
+"""A migrated Airflow metadata database, shared by every DAG test of the session."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> Path:
+    home = Path(os.environ["AIRFLOW_HOME"])
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("airflow")), "db", "migrate"],
+        capture_output=True,
+        text=True,
+        env=os.environ.copy(),
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return home

@@ -1,0 +1,49 @@
+import pytest
+
+from bizenv.cli import build_parser, main
+
+CONTRACT = ["init-db", "load-survey", "load-metrics", "evaluate", "status", "demo-data"]
+
+
+def test_help_lists_the_contract_commands(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["--help"])
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    for command in CONTRACT:
+        assert command in out
+
+
+def test_every_warehouse_command_takes_db():
+    parser = build_parser()
+    for argv in (
+        ["init-db"],
+        ["load-survey", "f.csv", "--period", "2026H1"],
+        ["evaluate", "--period", "2026H1"],
+        ["status"],
+    ):
+        assert parser.parse_args([*argv, "--db", "sqlite://"]).db == "sqlite://"
+
+
+def test_commands_not_built_yet_say_so_and_exit_2(tmp_path, capsys):
+    assert main(["load-metrics", str(tmp_path / "m.csv"), "--period", "2026H1"]) == 2
+    assert "not available yet" in capsys.readouterr().err
+
+
+def test_uninitialised_warehouse_is_named(tmp_path, capsys):
+    code = main(["status", "--db", f"sqlite:///{tmp_path / 'empty.sqlite'}"])
+    assert code == 2
+    assert "run `bizenv init-db` first" in capsys.readouterr().err
+
+
+def test_init_db_then_status(tmp_path, capsys):
+    db = f"sqlite:///{tmp_path / 'w.sqlite'}"
+    assert main(["init-db", "--db", db]) == 0
+    assert '"units": 35' in capsys.readouterr().out
+    assert main(["status", "--db", db]) == 0
+    assert "no survey batches loaded yet" in capsys.readouterr().out
+
+
+def test_demo_data_writes_two_periods_of_canonical_surveys(tmp_path, capsys):
+    assert main(["demo-data", "--out", str(tmp_path), "--respondents", "200", "--seed", "1"]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["survey_2025H2.csv", "survey_2026H1.csv"]

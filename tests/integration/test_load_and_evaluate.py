@@ -1,0 +1,137 @@
+"""load-survey → evaluate on SQLite and PostgreSQL, through the CLI as evaluators and ops use it."""
+
+import json
+
+import pandas as pd
+import pytest
+from sqlalchemy import func, select
+from tests.builders import LABELS, survey_row, unit_sample, write_survey
+
+from bizenv.cli import main
+from bizenv.warehouse import tables as t
+
+
+def run(capsys, *argv):  # noqa: ANN001, ANN002, ANN201
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    last = out.strip().splitlines()[-1] if out.strip() else ""
+    return code, (json.loads(last) if last.startswith("{") else None), err
+
+
+def count(engine, table) -> int:  # noqa: ANN001
+    with engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(table)).scalar_one()
+
+
+@pytest.fixture
+def two_unit_batch(tmp_path):
+    rows = unit_sample("市发改委", 40, "满意") + unit_sample("税务局", 35, "一般", start=100)
+    rows += [survey_row(respondent=500, unit="市教育局"), survey_row(respondent=501, **{LABELS[0]: "很好"})]
+    return write_survey(tmp_path / "batch1.csv", rows, "gb18030")
+
+
+def test_load_accounts_for_every_row_and_a_reload_is_a_no_op(engine, warehouse_url, two_unit_batch, capsys):
+    code, summary, _ = run(
+        capsys, "load-survey", str(two_unit_batch), "--period", "2026H1", "--db", warehouse_url
+    )
+    assert code == 0
+    assert (summary["rows_in"], summary["accepted"], summary["quarantined"]) == (77, 75, 2)
+    assert summary["reasons"] == {"off_scale": 1, "unknown_unit": 1}
+    assert summary["duplicate_batch"] is False
+    assert count(engine, t.survey_responses) == 75
+    assert count(engine, t.response_items) == 750
+    assert count(engine, t.quarantined_rows) == 2
+
+    code, again, _ = run(
+        capsys, "load-survey", str(two_unit_batch), "--period", "2026H1", "--db", warehouse_url
+    )
+    assert code == 0 and again["duplicate_batch"] is True and again["batch_id"] == summary["batch_id"]
+    assert count(engine, t.survey_responses) == 75
+    assert count(engine, t.quarantined_rows) == 2
+
+
+def test_evaluate_scores_ranks_and_writes_the_contract_csv(
+    engine, warehouse_url, two_unit_batch, tmp_path, capsys
+):
+    run(capsys, "load-survey", str(two_unit_batch), "--period", "2026H1", "--db", warehouse_url)
+    out = tmp_path / "out"
+    code, summary, _ = run(capsys, "evaluate", "--period", "2026H1", "--out", str(out), "--db", warehouse_url)
+    assert code == 0
+    assert summary["units"] == 35 and summary["ranked"] == 2
+
+    rankings = pd.read_csv(out / "rankings.csv")
+    assert list(rankings.columns) == [
+        "period", "group", "unit_code", "unit_name", "n_respondents", "satisfaction_index",
+        "satisfaction_ci_low", "satisfaction_ci_high", "indicator_score", "composite_score",
+        "rank", "rank_ci_low", "rank_ci_high", "ranked",
+    ]  # fmt: skip
+    by_unit = rankings.set_index("unit_code")
+    assert by_unit.loc["ndrc", "satisfaction_index"] == 75.0  # all 满意: (4-1)/4*100
+    assert by_unit.loc["tax", "satisfaction_index"] == 50.0  # all 一般
+    assert by_unit.loc["ndrc", "n_respondents"] == 40
+    assert by_unit.loc["ndrc", "rank"] == 1 and bool(by_unit.loc["ndrc", "ranked"])
+    assert not by_unit.loc["finance", "ranked"] and pd.isna(by_unit.loc["finance", "rank"])
+    flags = pd.read_csv(out / "flags.csv")
+    assert list(flags.columns) == ["period", "unit_code", "unit_name", "flag", "reason"]
+    assert set(flags.loc[flags["flag"] == "INSUFFICIENT_SAMPLE", "unit_code"]) >= {"finance"}
+
+
+def test_evaluate_twice_replaces_the_period_rows(engine, warehouse_url, two_unit_batch, capsys):
+    run(capsys, "load-survey", str(two_unit_batch), "--period", "2026H1", "--db", warehouse_url)
+    run(capsys, "evaluate", "--period", "2026H1", "--db", warehouse_url)
+    first = (count(engine, t.rankings), count(engine, t.unit_scores), count(engine, t.flags))
+    run(capsys, "evaluate", "--period", "2026H1", "--db", warehouse_url)
+    assert (count(engine, t.rankings), count(engine, t.unit_scores), count(engine, t.flags)) == first
+    assert first[0] == 35
+
+
+def test_a_later_batch_supersedes_an_earlier_submission(engine, warehouse_url, tmp_path, capsys):
+    early = write_survey(
+        tmp_path / "a.csv", [survey_row(respondent=1, submitted_at="2026-05-01T08:00:00", answers="一般")]
+    )
+    late = write_survey(
+        tmp_path / "b.csv", [survey_row(respondent=1, submitted_at="2026-05-09T08:00:00", answers="满意")]
+    )
+    stale = write_survey(tmp_path / "c.csv", [survey_row(respondent=1, submitted_at="2026-04-01T08:00:00")])
+    run(capsys, "load-survey", str(early), "--period", "2026H1", "--db", warehouse_url)
+    _, second, _ = run(capsys, "load-survey", str(late), "--period", "2026H1", "--db", warehouse_url)
+    assert second["accepted"] == 1 and second["superseded_earlier"] == 1
+    _, third, _ = run(capsys, "load-survey", str(stale), "--period", "2026H1", "--db", warehouse_url)
+    assert (third["accepted"], third["quarantined"], third["reasons"]) == (0, 1, {"duplicate": 1})
+
+    with engine.connect() as conn:
+        batches = {
+            r.file_name: (r.rows_in, r.accepted, r.quarantined)
+            for r in conn.execute(select(t.survey_batches))
+        }
+        scores = conn.execute(select(t.response_items.c.score)).scalars().all()
+    assert batches == {"a.csv": (1, 0, 1), "b.csv": (1, 1, 0), "c.csv": (1, 0, 1)}
+    assert set(scores) == {4.0}
+    assert count(engine, t.quarantined_rows) == 2
+
+
+def test_a_batch_over_the_quarantine_gate_is_refused_with_exit_1(engine, warehouse_url, tmp_path, capsys):
+    rows = unit_sample("市发改委", 6, "满意") + [
+        survey_row(respondent=50 + i, unit="不存在的局") for i in range(4)
+    ]
+    path = write_survey(tmp_path / "bad.csv", rows)
+    code, summary, _ = run(capsys, "load-survey", str(path), "--period", "2026H1", "--db", warehouse_url)
+    assert code == 1
+    assert summary["status"] == "refused" and "refused" in summary["message"]
+    assert (summary["accepted"], summary["quarantined"]) == (0, 10)
+    assert count(engine, t.survey_responses) == 0
+    assert count(engine, t.quarantined_rows) == 10
+
+
+def test_unusable_input_gives_exit_2_and_one_line(engine, warehouse_url, tmp_path, capsys):
+    path = tmp_path / "wrong.csv"
+    path.write_text("a,b\n1,2\n", encoding="utf-8")
+    code, summary, err = run(capsys, "load-survey", str(path), "--period", "2026H1", "--db", warehouse_url)
+    assert code == 2 and summary is None
+    assert err.count("\n") == 1 and "wrong.csv" in err and "row 1" in err and "Traceback" not in err
+    assert count(engine, t.survey_batches) == 0
+
+
+def test_evaluate_without_data_is_a_clear_error(engine, warehouse_url, capsys):
+    code, _, err = run(capsys, "evaluate", "--period", "2026H1", "--db", warehouse_url)
+    assert code == 2 and "no accepted survey responses for period 2026H1" in err
