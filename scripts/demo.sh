@@ -9,11 +9,8 @@ DEMO=$ROOT/var/demo
 
 export BIZENV_DATABASE_URL="sqlite:///$DEMO/bizenv.sqlite"
 export BIZENV_OUTPUT_DIR="$DEMO/output"
-export AIRFLOW_HOME="$ROOT/var/airflow"
-export AIRFLOW__CORE__DAGS_FOLDER="$ROOT/dags"
-export AIRFLOW__CORE__PLUGINS_FOLDER="$ROOT/plugins"
-export AIRFLOW__CORE__LOAD_EXAMPLES=False
-export AIRFLOW__DATABASE__SQL_ALCHEMY_CONN="sqlite:///$AIRFLOW_HOME/airflow.db"
+# shellcheck source=scripts/airflow-env.sh
+source "$ROOT/scripts/airflow-env.sh"
 export AIRFLOW__LOGGING__LOGGING_LEVEL=WARNING
 
 start=$(date +%s)
@@ -29,7 +26,6 @@ echo "== evaluate 2025H2 (CLI)"
 "$BIN/bizenv" evaluate --period 2025H2 --out "$DEMO/output/2025H2" | tail -1
 
 echo "== Airflow metadata database ($AIRFLOW_HOME)"
-mkdir -p "$AIRFLOW_HOME"
 "$BIN/airflow" db migrate >"$DEMO/airflow-db-migrate.log" 2>&1 \
   || { tail -20 "$DEMO/airflow-db-migrate.log"; exit 1; }
 echo "== airflow dags test semiannual_evaluation 2026-01-01 (evaluates 2026H1)"

@@ -16,6 +16,8 @@ class BizenvError(Exception):
         row: int | None = None,
         column: str | None = None,
     ) -> None:
+        # One line, whatever a driver or parser put in its own message.
+        message = " ".join(str(message).split())
         super().__init__(message)
         self.message = message
         self.file = file
