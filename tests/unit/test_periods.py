@@ -19,7 +19,3 @@ def test_bad_labels_are_refused(label):
     with pytest.raises(BizenvError, match="half-year label"):
         Period.parse(label)
 
-
-def test_error_messages_are_one_line():
-    error = BizenvError("connection failed:\n\tIs the server running?", file="f.csv", row=3, column="unit")
-    assert str(error) == "f.csv, row 3, column 'unit': connection failed: Is the server running?"
