@@ -55,3 +55,21 @@ def write_survey(path: Path, rows: list[dict], encoding: str = "utf-8") -> Path:
 def unit_sample(unit: str, n: int, answers, start: int = 0) -> list[dict]:  # noqa: ANN001
     """n respondents rating `unit` with the same answers."""
     return [survey_row(respondent=start + i, unit=unit, answers=answers) for i in range(n)]
+
+
+def wenjuanxing_export(
+    rows: list[dict], units: list[str], first_number: int = 1, separator: str = "—"
+) -> pd.DataFrame:
+    """A 问卷星-style wide export of canonical rows, grid columns joined by `separator`."""
+    from bizenv.demo import to_wenjuanxing
+
+    wide = to_wenjuanxing(survey_frame(rows), units, first_number)
+    return wide.rename(columns=lambda c: c.replace("—", separator))
+
+
+def write_frame(path: Path, frame: pd.DataFrame, encoding: str = "utf-8") -> Path:
+    if path.suffix == ".xlsx":
+        frame.to_excel(path, index=False)
+    else:
+        frame.to_csv(path, index=False, encoding=encoding)
+    return path

@@ -124,12 +124,70 @@ def _inject_bad_rows(frame: pd.DataFrame, rng: np.random.Generator, item_label: 
     return pd.concat([frame, bad], ignore_index=True)
 
 
+def to_wenjuanxing(
+    canonical_rows: pd.DataFrame, units: list[str], first_number: int = 1, rng_seed: int = 0
+) -> pd.DataFrame:
+    """The same answers as a 问卷星-style wide export: one row per respondent, a grid per unit.
+
+    `units` are the names written in the grid questions, in questionnaire order; a respondent
+    who did not rate a unit has its grid skipped, as 问卷星's skip logic exports it.
+    """
+    questionnaire = load_questionnaire()
+    labels = [item.label for item in questionnaire.items()]
+    rng = np.random.default_rng(rng_seed)
+    firms = canonical_rows.drop_duplicates("respondent_id").reset_index(drop=True)
+    n = first_number
+    wide = pd.DataFrame(
+        {
+            "序号": np.arange(1, len(firms) + 1).astype(str),
+            "提交答卷时间": pd.to_datetime(firms["submitted_at"]).map(
+                lambda t: f"{t.year}/{t.month}/{t.day} {t.hour}:{t.minute:02d}:{t.second:02d}"
+            ),
+            "所用时间": firms["duration_seconds"] + "秒",
+            "来源": "手机提交",
+            "来源详情": "直接访问",
+            "来自IP": [f"58.19.{a}.{b}(湖北-鄂州)" for a, b in rng.integers(1, 255, (len(firms), 2))],
+            f"{n}、贵企业的统一社会信用代码": firms["respondent_id"],
+            f"{n + 1}、企业规模": firms["enterprise_size"],
+            f"{n + 2}、所在区": firms["district"],
+            f"{n + 3}、所属行业": firms["industry"],
+            f"{n + 4}、企业性质": firms["ownership"],
+        }
+    )
+    n += 5
+    rated = canonical_rows.set_index(["respondent_id", "unit"])
+    for unit in units:
+        block = rated.xs(unit, level="unit") if unit in rated.index.get_level_values("unit") else None
+        for label in labels:
+            column = f"{n}、请您对{unit}的服务进行评价—{label}"
+            values = block[label].reindex(firms["respondent_id"]) if block is not None else None
+            wide[column] = "(跳过)" if values is None else values.fillna("(跳过)").to_numpy()
+        n += 1
+    comments = canonical_rows.groupby("respondent_id")["comment"].agg(lambda c: "".join(c))
+    wide[f"{n}、您对优化营商环境的意见建议"] = (
+        comments.reindex(firms["respondent_id"]).replace("", "(空)").to_numpy()
+    )
+    return wide
+
+
 def write_demo_data(out: Path, respondents: int = 3000, seed: int = 7) -> dict:
     out.mkdir(parents=True, exist_ok=True)
-    files = {}
+    files: dict[str, dict] = {}
     for shift, label in zip((0.0, 0.05), DEMO_PERIODS, strict=True):
         frame = survey_frame(Period.parse(label), respondents, seed, quality_shift=shift)
         path = out / f"survey_{label}.csv"
         frame.to_csv(path, index=False, encoding="utf-8")
         files[label] = {"survey": str(path), "rows": len(frame)}
+    # A second batch for the last period from other enterprises, exported by 问卷星 as Excel
+    # on Chinese Windows writes it: wide, GB18030, dates as YYYY/M/D H:MM:SS.
+    label = DEMO_PERIODS[-1]
+    extra = survey_frame(Period.parse(label), max(respondents // 10, 1), seed + 1000, quality_shift=0.05)
+    extra = extra[extra["unit"].isin([u.name for u in load_registry().units])]
+    extra = extra[pd.to_datetime(extra["submitted_at"], errors="coerce").notna()]
+    extra = extra.drop_duplicates(["respondent_id", "unit"], keep="first")
+    wide = to_wenjuanxing(extra, [u.name for u in load_registry().units if u.active], 1, seed)
+    path = out / f"survey_{label}_wenjuanxing.csv"
+    wide.to_csv(path, index=False, encoding="gb18030")
+    files[label]["wenjuanxing"] = str(path)
+    files[label]["wenjuanxing_respondents"] = len(wide)
     return {"out": str(out), "respondents": respondents, "seed": seed, "periods": files}

@@ -135,3 +135,42 @@ def test_unusable_input_gives_exit_2_and_one_line(engine, warehouse_url, tmp_pat
 def test_evaluate_without_data_is_a_clear_error(engine, warehouse_url, capsys):
     code, _, err = run(capsys, "evaluate", "--period", "2026H1", "--db", warehouse_url)
     assert code == 2 and "no accepted survey responses for period 2026H1" in err
+
+
+def test_a_gbk_wenjuanxing_export_loads_with_per_unit_per_item_scores(
+    engine, warehouse_url, tmp_path, capsys
+):
+    from tests.builders import wenjuanxing_export, write_frame
+
+    answers = ["非常满意", "满意", "一般", "不满意", "非常不满意", "满意", "满意", "不了解", "一般", "(跳过)"]
+    rows = [
+        survey_row(1, "市发改委", answers),
+        survey_row(1, "鄂州海关", "一般"),
+        survey_row(2, "鄂州海关", "满意"),
+    ]
+    path = write_frame(
+        tmp_path / "wjx.csv", wenjuanxing_export(rows, ["鄂州海关", "市发改委"], first_number=9), "gbk"
+    )
+    code, summary, _ = run(capsys, "load-survey", str(path), "--period", "2026H1", "--db", warehouse_url)
+    assert code == 0
+    assert (summary["format"], summary["file_rows"], summary["rows_in"], summary["accepted"]) == (
+        "wenjuanxing-csv",
+        2,
+        3,
+        3,
+    )
+
+    r, items = t.survey_responses, t.response_items
+    with engine.connect() as conn:
+        stored = conn.execute(
+            select(r.c.unit_code, items.c.item_code, items.c.answer, items.c.score)
+            .join(items, items.c.response_id == r.c.response_id)
+            .order_by(r.c.unit_code, items.c.item_code)
+        ).all()
+    ndrc = {code: (answer, score) for unit, code, answer, score in stored if unit == "ndrc"}
+    assert ndrc["attitude_warmth"] == ("非常满意", 5.0)
+    assert ndrc["efficiency_trips"] == ("不满意", 2.0)
+    assert ndrc["integrity_no_buck_passing"] == ("不了解", None)
+    assert ndrc["transparency_progress"] == ("(跳过)", None)
+    customs = [score for unit, _, _, score in stored if unit == "customs"]
+    assert sorted(customs) == [3.0] * 10 + [4.0] * 10

@@ -18,4 +18,3 @@ def test_period_dates_and_previous():
 def test_bad_labels_are_refused(label):
     with pytest.raises(BizenvError, match="half-year label"):
         Period.parse(label)
-

@@ -6,6 +6,7 @@ import pandas as pd
 
 from bizenv.errors import BizenvError
 from bizenv.ingest.reading import RawTable
+from bizenv.ingest.rows import StandardBatch, rows_as_json
 from bizenv.schemas.models import Questionnaire
 
 
@@ -22,7 +23,7 @@ def expected_columns(questionnaire: Questionnaire) -> list[str]:
     ]
 
 
-def to_standard(table: RawTable, questionnaire: Questionnaire) -> pd.DataFrame:
+def to_standard(table: RawTable, questionnaire: Questionnaire) -> StandardBatch:
     """Map the file's columns to the standard frame of `bizenv.ingest.rows`."""
     expected = expected_columns(questionnaire)
     present = list(table.frame.columns)
@@ -52,4 +53,9 @@ def to_standard(table: RawTable, questionnaire: Questionnaire) -> pd.DataFrame:
         **{item.code: frame[item.label] for item in questionnaire.items()},
         "comment": frame[questionnaire.respondent.comment.column],
     }
-    return pd.DataFrame(columns)
+    return StandardBatch(
+        frame=pd.DataFrame(columns),
+        raw=lambda index: rows_as_json(frame.loc[index]),
+        file_format=f"canonical-{table.file_format}",
+        file_rows=len(frame),
+    )

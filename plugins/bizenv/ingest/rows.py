@@ -12,11 +12,13 @@ unit), all strings as written in the file:
     <item code>    one column per item code: the answer label or number
     comment        free text
 
-The standard frame shares its index with the file's frame, whose rows quarantine keeps verbatim.
+A format reader returns a `StandardBatch`: the standard frame, and how to recover the original
+cells of any of its rows (quarantine keeps them verbatim for the evaluator).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -30,6 +32,7 @@ from bizenv.schemas.models import Questionnaire, Registry
 
 REASONS = (
     "missing_respondent_key",
+    "missing_unit",
     "bad_credit_code",
     "unknown_unit",
     "bad_submitted_at",
@@ -39,6 +42,19 @@ REASONS = (
     "attribute_not_allowed",
     "duplicate",
 )
+
+
+@dataclass
+class StandardBatch:
+    """A file mapped to the standard frame by its format reader."""
+
+    frame: pd.DataFrame
+    # Original cells of the given standard rows, one JSON object per row.
+    raw: Callable[[pd.Index], pd.Series]
+    file_format: str
+    # Rows in the file (for wide exports, respondents; the frame has one row per rated unit).
+    file_rows: int
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -125,9 +141,8 @@ def score_answers(answers: pd.DataFrame, questionnaire: Questionnaire) -> tuple[
 
 
 def check_rows(
-    std: pd.DataFrame,
+    batch: StandardBatch,
     *,
-    original: pd.DataFrame,
     period: Period,
     registry: Registry,
     questionnaire: Questionnaire,
@@ -135,6 +150,7 @@ def check_rows(
     fieldwork_grace_days: int,
 ) -> CheckedRows:
     """Apply every row rule of the schema; no row is dropped, each ends in one of two frames."""
+    std = batch.frame
     problems = _Problems(std.index)
     key = std["respondent_key"].astype("str").str.strip()
     problems.add("missing_respondent_key", key == "", "respondent key is blank")
@@ -151,8 +167,14 @@ def check_rows(
     index = registry.name_index()
     unit_text = std["unit"].astype("str")
     unit_code = unit_text.str.split().str.join("").map(index)
+    blank_unit = unit_text.str.strip() == ""
     problems.add(
-        "unknown_unit", unit_code.isna(), "unit=" + _quote(unit_text) + " is not in the unit registry"
+        "missing_unit", blank_unit, "no unit is named (in a wide export: the respondent rated no unit)"
+    )
+    problems.add(
+        "unknown_unit",
+        unit_code.isna() & ~blank_unit,
+        "unit=" + _quote(unit_text) + " is not in the unit registry",
     )
 
     submitted = parse_submitted_at(std["submitted_at"])
@@ -218,7 +240,7 @@ def check_rows(
             "source_row": std["source_row"][bad].astype(int),
             "reasons": reasons[bad],
             "details": details[bad],
-            "raw": rows_as_json(original[bad]),
+            "raw": batch.raw(std.index[bad]),
         }
     )
     ok = ~bad

@@ -14,10 +14,9 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, delete, select, update
 
 from bizenv.config import respondent_salt
-from bizenv.errors import BizenvError
-from bizenv.ingest import canonical
+from bizenv.ingest import canonical, wenjuanxing
 from bizenv.ingest.reading import RawTable, read_table
-from bizenv.ingest.rows import check_rows, rows_as_json
+from bizenv.ingest.rows import StandardBatch, check_rows, rows_as_json
 from bizenv.periods import Period
 from bizenv.schemas import load_policy, load_questionnaire, load_registry
 from bizenv.schemas.models import Policy, Questionnaire
@@ -25,16 +24,11 @@ from bizenv.warehouse import tables as t
 from bizenv.warehouse.engine import require_migrated
 from bizenv.warehouse.writes import ensure_period, insert_frame, lock_for_write, next_ids, sync_units
 
-WENJUANXING_MARKERS = ("序号", "提交答卷时间")
 
-
-def _standard_frame(table: RawTable, questionnaire: Questionnaire) -> pd.DataFrame:
-    if all(marker in table.frame.columns for marker in WENJUANXING_MARKERS):
-        raise BizenvError(
-            "this is a 问卷星-style wide export; only the canonical format is read so far",
-            file=str(table.path),
-            row=1,
-        )
+def standard_batch(table: RawTable, questionnaire: Questionnaire) -> StandardBatch:
+    """The file in the standard frame, whichever format it is in."""
+    if wenjuanxing.looks_like_wenjuanxing(table, questionnaire):
+        return wenjuanxing.to_standard(table, questionnaire)
     return canonical.to_standard(table, questionnaire)
 
 
@@ -70,10 +64,9 @@ def load_survey(
             "message": f"batch already loaded at {existing['loaded_at']}; nothing changed",
         }
 
-    std = _standard_frame(table, questionnaire)
+    batch = standard_batch(table, questionnaire)
     checked = check_rows(
-        std,
-        original=table.frame,
+        batch,
         period=period_,
         registry=registry,
         questionnaire=questionnaire,
@@ -82,14 +75,14 @@ def load_survey(
     )
     accepted, quarantined = checked.accepted, checked.quarantined
     reasons = dict(checked.reason_counts)
-    rows_in = len(table.frame)
+    rows_in = len(batch.frame)
 
     with engine.begin() as conn:
         lock_for_write(conn, t.survey_responses, t.quarantined_rows, t.survey_batches)
         ensure_period(conn, period_)
         sync_units(conn, registry)
         accepted, quarantined, superseded = _settle_cross_batch_duplicates(
-            conn, accepted, quarantined, period_, table
+            conn, accepted, quarantined, period_, batch, table.batch_id
         )
         if superseded:
             reasons["duplicate"] = reasons.get("duplicate", 0) + superseded["in_batch"]
@@ -98,7 +91,7 @@ def load_survey(
         status = "accepted"
         if share > policy.gates.max_quarantined_share:
             status = "refused"
-            quarantined = pd.concat([quarantined, _refused_rows(accepted, table, share, policy)])
+            quarantined = pd.concat([quarantined, _refused_rows(accepted, batch, share, policy)])
             accepted = accepted.iloc[0:0]
 
         conn.execute(
@@ -107,7 +100,7 @@ def load_survey(
                 period=period_.label,
                 schema_name=questionnaire.name,
                 file_name=table.path.name,
-                file_format=table.file_format,
+                file_format=batch.file_format,
                 encoding=table.encoding,
                 loaded_at=datetime.now(UTC),
                 rows_in=rows_in,
@@ -135,6 +128,8 @@ def load_survey(
         "file": str(table.path),
         "period": period_.label,
         "schema": questionnaire.name,
+        "format": batch.file_format,
+        "file_rows": batch.file_rows,
         "rows_in": rows_in,
         "accepted": len(accepted),
         "quarantined": len(quarantined),
@@ -142,6 +137,8 @@ def load_survey(
         "status": status,
         "reasons": dict(sorted(reasons.items())),
     }
+    if batch.notes:
+        summary["notes"] = batch.notes
     if superseded and superseded["earlier"]:
         summary["superseded_earlier"] = superseded["earlier"]
     if status == "refused":
@@ -152,7 +149,7 @@ def load_survey(
     return summary
 
 
-def _refused_rows(accepted: pd.DataFrame, table: RawTable, share: float, policy: Policy) -> pd.DataFrame:
+def _refused_rows(accepted: pd.DataFrame, batch: StandardBatch, share: float, policy: Policy) -> pd.DataFrame:
     detail = (
         f"batch_refused: {share:.1%} of the batch's rows were quarantined "
         f"(gate {policy.gates.max_quarantined_share:.0%}); this row itself passed the checks"
@@ -162,13 +159,18 @@ def _refused_rows(accepted: pd.DataFrame, table: RawTable, share: float, policy:
             "source_row": accepted["source_row"],
             "reasons": "batch_refused",
             "details": detail,
-            "raw": rows_as_json(table.frame.loc[accepted.index]),
+            "raw": batch.raw(accepted.index),
         }
     )
 
 
 def _settle_cross_batch_duplicates(  # noqa: ANN202
-    conn: Connection, accepted: pd.DataFrame, quarantined: pd.DataFrame, period: Period, table: RawTable
+    conn: Connection,
+    accepted: pd.DataFrame,
+    quarantined: pd.DataFrame,
+    period: Period,
+    batch: StandardBatch,
+    batch_id: str,
 ):
     """Compare with pairs already accepted in the period; the later submission wins."""
     none = (accepted, quarantined, None)
@@ -212,12 +214,12 @@ def _settle_cross_batch_duplicates(  # noqa: ANN202
             + ", row "
             + losers["old_row"].astype("str")
             + ")",
-            "raw": rows_as_json(table.frame.loc[losers.index]),
+            "raw": batch.raw(losers.index),
         }
     )
     winners = matched[~new_loses]
     if not winners.empty:
-        _move_to_quarantine(conn, winners, table.batch_id)
+        _move_to_quarantine(conn, winners, batch_id)
     return (
         accepted.drop(index=losers.index),
         pd.concat([quarantined, lost]),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -144,8 +145,40 @@ class CanonicalFormat(_Strict):
     duration_column: str = "duration_seconds"
 
 
+class WenjuanxingFormat(_Strict):
+    meta_columns: list[str]
+    submitted_at_column: str
+    duration_column: str
+    respondent_key_question: str
+    attribute_questions: dict[str, str]
+    comment_question: str
+    unit_grid_question: str
+
+    @model_validator(mode="after")
+    def _patterns_compile(self) -> WenjuanxingFormat:
+        patterns = {
+            "respondent_key_question": self.respondent_key_question,
+            "comment_question": self.comment_question,
+            "unit_grid_question": self.unit_grid_question,
+            **{f"attribute_questions.{k}": v for k, v in self.attribute_questions.items()},
+        }
+        problems = []
+        for key, pattern in patterns.items():
+            try:
+                compiled = re.compile(pattern)
+            except re.error as exc:
+                problems.append(f"{key}: not a valid regular expression ({exc})")
+                continue
+            if key == "unit_grid_question" and "unit" not in compiled.groupindex:
+                problems.append(f"{key}: needs a named group (?P<unit>...) capturing the unit name")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
 class Formats(_Strict):
     canonical: CanonicalFormat = CanonicalFormat()
+    wenjuanxing: WenjuanxingFormat | None = None
 
 
 class Questionnaire(_Strict):
@@ -176,6 +209,12 @@ class Questionnaire(_Strict):
         clash = set(self.missing_labels) & set(self.scale.labels)
         if clash:
             problems.append(f"labels both missing and on the scale: {sorted(clash)}")
+        wjx = self.formats.wenjuanxing
+        if wjx is not None:
+            codes = {a.code for a in self.respondent.attributes}
+            unknown = sorted(set(wjx.attribute_questions) - codes)
+            if unknown:
+                problems.append(f"formats.wenjuanxing.attribute_questions: unknown attributes {unknown}")
         if problems:
             raise ValueError("; ".join(problems))
         return self

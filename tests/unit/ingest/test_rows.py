@@ -19,10 +19,8 @@ ALTERED = VALID[:-1] + ("0" if VALID[-1] != "0" else "1")
 def check(rows: list[dict], period: str = "2026H1"):  # noqa: ANN201
     frame = pd.DataFrame(rows)
     table = RawTable(path="batch.csv", frame=frame, file_format="csv", encoding="utf-8", batch_id="x")
-    std = canonical.to_standard(table, Q)
     return check_rows(
-        std,
-        original=frame,
+        canonical.to_standard(table, Q),
         period=Period.parse(period),
         registry=load_registry(),
         questionnaire=Q,
@@ -37,6 +35,7 @@ def check(rows: list[dict], period: str = "2026H1"):  # noqa: ANN201
         ({"respondent_id": ""}, "missing_respondent_key"),
         ({"respondent_id": ALTERED}, "bad_credit_code"),
         ({"unit": "市教育局"}, "unknown_unit"),
+        ({"unit": " "}, "missing_unit"),
         ({"submitted_at": "2026-13-01"}, "bad_submitted_at"),
         ({"submitted_at": "2025-12-31T23:59:59"}, "outside_period"),
         ({"submitted_at": "2026-08-15T00:00:00"}, "outside_period"),
