@@ -18,16 +18,23 @@ rm -rf "$DEMO" && mkdir -p "$DEMO"
 echo "== demo data (35 units of Ezhou, 3000 enterprises, 2025H2 and 2026H1)"
 "$BIN/bizenv" demo-data --out "$DEMO/data" | tail -1
 "$BIN/bizenv" init-db | tail -1
-for period in 2025H2 2026H1; do
-  echo "== load-survey $period"
-  "$BIN/bizenv" load-survey "$DEMO/data/survey_$period.csv" --period "$period" | tail -1
-done
+echo "== load-survey 2025H2 (CLI)"
+"$BIN/bizenv" load-survey "$DEMO/data/survey_2025H2.csv" --period 2025H2 | tail -1
 echo "== evaluate 2025H2 (CLI)"
 "$BIN/bizenv" evaluate --period 2025H2 --out "$DEMO/output/2025H2" | tail -1
 
 echo "== Airflow metadata database ($AIRFLOW_HOME)"
 "$BIN/airflow" db migrate >"$DEMO/airflow-db-migrate.log" 2>&1 \
   || { tail -20 "$DEMO/airflow-db-migrate.log"; exit 1; }
+
+echo "== 2026H1 batches dropped in the inbox; airflow dags test survey_ingest"
+export BIZENV_LANDING_DIR="$DEMO/landing"
+mkdir -p "$BIZENV_LANDING_DIR/inbox/2026H1"
+cp "$DEMO/data/survey_2026H1.csv" "$DEMO/data/survey_2026H1_wenjuanxing.csv" "$BIZENV_LANDING_DIR/inbox/2026H1/"
+"$BIN/airflow" dags test survey_ingest 2026-07-01 -c '{"min_file_age_seconds": 0}' >"$DEMO/airflow-ingest.log" 2>&1 \
+  || { tail -40 "$DEMO/airflow-ingest.log"; exit 1; }
+"$BIN/bizenv" status | grep "^2026H1"
+echo "   archived: $(ls "$BIZENV_LANDING_DIR/archive/2026H1" | tr '\n' ' ')"
 echo "== airflow dags test semiannual_evaluation 2026-01-01 (evaluates 2026H1)"
 "$BIN/airflow" dags test semiannual_evaluation 2026-01-01 >"$DEMO/airflow-dags-test.log" 2>&1 \
   || { tail -40 "$DEMO/airflow-dags-test.log"; exit 1; }
@@ -35,5 +42,5 @@ echo "== airflow dags test semiannual_evaluation 2026-01-01 (evaluates 2026H1)"
 echo
 "$BIN/python" -c "from bizenv.report.console import ranking_digest as d; print(d('$DEMO/output/2026H1/rankings.csv'))"
 echo
-echo "outputs: $DEMO/output/2026H1/ (rankings.csv, flags.csv); Airflow log: $DEMO/airflow-dags-test.log"
+echo "outputs: $DEMO/output/2026H1/ (rankings.csv, flags.csv); Airflow logs: $DEMO/airflow-*.log"
 echo "demo finished in $(( $(date +%s) - start )) s"

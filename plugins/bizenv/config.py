@@ -42,3 +42,8 @@ def respondent_salt() -> str:
         path.write_text(secrets.token_hex(32))
         path.chmod(0o600)
     return path.read_text().strip()
+
+
+def landing_dir() -> Path:
+    """Where survey files arrive and stay: inbox/<period>/, archive/<period>/, rejected/<period>/."""
+    return Path(os.environ.get("BIZENV_LANDING_DIR", PROJECT_ROOT / "var" / "landing"))

@@ -1,0 +1,74 @@
+"""Survey ingest: load the files evaluators drop into the inbox, archive or reject each one."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from airflow.sdk import Asset, CronTriggerTimetable, Param, dag, task
+
+SURVEY_RESPONSES = Asset("bizenv://warehouse/survey_responses")
+
+DOC = """
+### Survey ingest (问卷批次入库)
+
+Every 15 minutes, loads the survey files waiting in `inbox/<period>/` under the landing folder
+(`$BIZENV_LANDING_DIR`, default `var/landing/`), one mapped task per file, oldest first. Files
+younger than `min_file_age_seconds` may still be being copied and wait for the next run.
+
+Each file is loaded as `bizenv load-survey` would (canonical CSV/XLSX or a 问卷星 wide export;
+UTF-8, UTF-8 with BOM or GB18030). Then it is moved, never deleted:
+- loaded (or already loaded before) → `archive/<period>/`;
+- unreadable, wrong header, or refused by the quarantine gate → `rejected/<period>/`, with an
+  errors file beside it (`.errors.txt` with the one-line reason, or `.errors.csv` listing every
+  quarantined row, its reasons and its original values). That file's task fails, with the
+  reason in its log; the other files are unaffected.
+"""
+
+
+@dag(
+    dag_id="survey_ingest",
+    schedule=CronTriggerTimetable("*/15 * * * *", timezone="Asia/Shanghai"),
+    start_date=datetime(2025, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    tags=["bizenv", "ingest", "survey"],
+    doc_md=DOC,
+    default_args={"owner": "bizenv", "retries": 1, "retry_delay": timedelta(minutes=2)},
+    params={
+        "min_file_age_seconds": Param(
+            60, type="integer", minimum=0, description="Skip files modified more recently"
+        )
+    },
+)
+def survey_ingest():
+    @task
+    def list_inbox(params=None) -> list[dict]:  # noqa: ANN001
+        from bizenv.config import landing_dir
+        from bizenv.ingest.inbox import Landing, waiting_files
+
+        return waiting_files(Landing(landing_dir()), float((params or {}).get("min_file_age_seconds", 60)))
+
+    @task(outlets=[SURVEY_RESPONSES], map_index_template="{{ item['path'].split('/')[-1] }}")
+    def load_file(item: dict) -> dict:
+        from bizenv.airflow_support.runtime import warehouse_url
+        from bizenv.config import landing_dir
+        from bizenv.ingest.inbox import Landing, process_file
+        from bizenv.warehouse.engine import make_engine, migrate
+
+        engine = make_engine(warehouse_url())
+        migrate(engine)
+        summary = process_file(engine, Landing(landing_dir()), item["path"], item["period"])
+        print(summary)
+        if summary["status"] in {"rejected", "refused"}:
+            from airflow.sdk.exceptions import AirflowFailException
+
+            name = item["path"].rsplit("/", 1)[-1]
+            raise AirflowFailException(
+                f"{name} {summary['status']}: {summary['message']} (see {summary['errors']})"
+            )
+        return summary
+
+    load_file.expand(item=list_inbox())
+
+
+survey_ingest()
