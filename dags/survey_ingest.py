@@ -50,11 +50,13 @@ def survey_ingest():
 
     @task(outlets=[SURVEY_RESPONSES], map_index_template="{{ item['path'].split('/')[-1] }}")
     def load_file(item: dict) -> dict:
-        from bizenv.airflow_support.runtime import warehouse_url
+        from bizenv.airflow_support.runtime import fail_fast_on_bad_data, require_salt, warehouse_url
         from bizenv.config import landing_dir
         from bizenv.ingest.inbox import Landing, process_file
         from bizenv.warehouse.engine import make_engine, migrate
 
+        with fail_fast_on_bad_data():
+            require_salt()
         engine = make_engine(warehouse_url())
         migrate(engine)
         summary = process_file(engine, Landing(landing_dir()), item["path"], item["period"])

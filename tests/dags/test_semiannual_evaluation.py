@@ -8,11 +8,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from sqlalchemy import func, select
-from tests.builders import unit_sample, write_survey
 
 from bizenv.ingest.survey_batch import load_survey
 from bizenv.warehouse import tables as t
 from bizenv.warehouse.engine import make_engine, migrate
+from tests.builders import unit_sample, write_survey
 
 ROOT = Path(__file__).resolve().parents[2]
 

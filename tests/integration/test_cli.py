@@ -44,6 +44,11 @@ def test_init_db_then_status(tmp_path, capsys):
     assert "no survey batches loaded yet" in capsys.readouterr().out
 
 
-def test_demo_data_writes_two_periods_of_canonical_surveys(tmp_path, capsys):
+def test_demo_data_writes_two_periods_and_a_wenjuanxing_export(tmp_path, capsys):
     assert main(["demo-data", "--out", str(tmp_path), "--respondents", "200", "--seed", "1"]) == 0
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["survey_2025H2.csv", "survey_2026H1.csv"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "survey_2025H2.csv",
+        "survey_2026H1.csv",
+        "survey_2026H1_wenjuanxing.csv",
+    ]
+    (tmp_path / "survey_2026H1_wenjuanxing.csv").read_bytes().decode("gb18030")

@@ -1,5 +1,6 @@
 import os
 import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -60,7 +61,7 @@ def test_unreadable_files_are_rejected_with_the_one_line_reason(engine, landing)
     (folder / "notes.csv").write_text("hello,world\n1,2\n", encoding="utf-8")
     summary = process_file(engine, landing, folder / "notes.csv", "2026H1")
     assert summary["status"] == "rejected"
-    errors = open(summary["errors"], encoding="utf-8").read()
+    errors = Path(summary["errors"]).read_text(encoding="utf-8")
     assert errors.startswith("notes.csv, row 1, column 'respondent_id': header does not match")
     assert all_files(landing) == sorted(
         [os.path.basename(summary["moved_to"]), os.path.basename(summary["errors"])]

@@ -5,10 +5,10 @@ import json
 import pandas as pd
 import pytest
 from sqlalchemy import func, select
-from tests.builders import LABELS, survey_row, unit_sample, write_survey
 
 from bizenv.cli import main
 from bizenv.warehouse import tables as t
+from tests.builders import LABELS, survey_row, unit_sample, write_survey
 
 
 def run(capsys, *argv):  # noqa: ANN001, ANN002, ANN201

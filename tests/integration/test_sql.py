@@ -1,9 +1,9 @@
 from pathlib import Path
 
 from sqlalchemy import text
-from tests.builders import unit_sample, write_survey
 
 from bizenv.cli import main
+from tests.builders import unit_sample, write_survey
 
 SQL = Path(__file__).resolve().parents[2] / "sql"
 

@@ -90,3 +90,22 @@ def fail_fast_on_bad_data() -> Iterator[None]:
         yield
     except BizenvError as exc:
         raise AirflowFailException(str(exc)) from None
+
+
+SALT_VARIABLE = "bizenv_salt"
+
+
+def require_salt() -> None:
+    """Inside Airflow the salt must be configuration shared by every worker: BIZENV_SALT or the
+    `bizenv_salt` Variable. (The CLI's fallback, a salt file under var/, would differ per worker
+    and break duplicate detection across batches.)"""
+    if os.environ.get("BIZENV_SALT"):
+        return
+    from airflow.sdk import Variable
+
+    salt = Variable.get(SALT_VARIABLE, default=None)
+    if not salt:
+        raise BizenvError(
+            f"no salt for respondent identities: set the {SALT_VARIABLE} Variable or BIZENV_SALT on every worker"
+        )
+    os.environ["BIZENV_SALT"] = salt

@@ -41,20 +41,33 @@ def _load(path: Path, model: type[M]) -> M:
 
 
 @cache
+def _cached(path: Path, model: type[M], _mtime_ns: int) -> M:
+    return _load(path, model)
+
+
+def _load_cached(path: Path, model: type[M]) -> M:
+    """Parsed once per file version: an edited file is re-read, an unchanged one is not."""
+    try:
+        mtime = path.stat().st_mtime_ns
+    except FileNotFoundError:
+        raise SchemaError(str(path), ["file not found"]) from None
+    return _cached(path.resolve(), model, mtime)
+
+
 def load_registry(path: Path | None = None) -> Registry:
-    return _load(path or schemas_dir() / "units.yaml", Registry)
+    return _load_cached(path or schemas_dir() / "units.yaml", Registry)
 
 
-@cache
 def load_questionnaire(name: str = "enterprise_satisfaction_v1", path: Path | None = None) -> Questionnaire:
-    questionnaire = _load(path or schemas_dir() / f"{name}.yaml", Questionnaire)
+    file = path or schemas_dir() / f"{name}.yaml"
+    if path is None and not file.exists():
+        available = sorted(p.stem for p in schemas_dir().glob("*.yaml") if p.stem not in {"units", "policy"})
+        raise SchemaError(str(file), [f"no questionnaire named {name!r} (available: {', '.join(available)})"])
+    questionnaire = _load_cached(file, Questionnaire)
     if path is None and questionnaire.name != name:
-        raise SchemaError(
-            str(schemas_dir() / f"{name}.yaml"), [f"name: is {questionnaire.name!r}, file says {name!r}"]
-        )
+        raise SchemaError(str(file), [f"name: is {questionnaire.name!r}, file says {name!r}"])
     return questionnaire
 
 
-@cache
 def load_policy(path: Path | None = None) -> Policy:
-    return _load(path or schemas_dir() / "policy.yaml", Policy)
+    return _load_cached(path or schemas_dir() / "policy.yaml", Policy)

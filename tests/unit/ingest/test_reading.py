@@ -1,8 +1,8 @@
 import pytest
-from tests.builders import survey_row, write_survey
 
 from bizenv.errors import BizenvError
 from bizenv.ingest.reading import read_table
+from tests.builders import survey_row, write_survey
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gb18030", "gbk"])

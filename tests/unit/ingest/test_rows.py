@@ -2,7 +2,6 @@ import json
 
 import pandas as pd
 import pytest
-from tests.builders import LABELS, credit_code, survey_row
 
 from bizenv.errors import BizenvError
 from bizenv.ingest import canonical
@@ -10,6 +9,7 @@ from bizenv.ingest.reading import RawTable
 from bizenv.ingest.rows import check_rows
 from bizenv.periods import Period
 from bizenv.schemas import load_questionnaire, load_registry
+from tests.builders import LABELS, credit_code, survey_row
 
 Q = load_questionnaire()
 VALID = credit_code(2)

@@ -2,7 +2,6 @@ import json
 
 import pandas as pd
 import pytest
-from tests.builders import LABELS, survey_row, wenjuanxing_export, write_frame
 
 from bizenv.errors import BizenvError
 from bizenv.ingest.reading import read_table
@@ -10,6 +9,7 @@ from bizenv.ingest.rows import check_rows
 from bizenv.ingest.survey_batch import standard_batch
 from bizenv.periods import Period
 from bizenv.schemas import load_questionnaire, load_registry
+from tests.builders import LABELS, survey_row, wenjuanxing_export, write_frame
 
 Q = load_questionnaire()
 CODES = [item.code for item in Q.items()]
