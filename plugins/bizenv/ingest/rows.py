@@ -22,10 +22,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-import numpy as np
 import pandas as pd
 
 from bizenv.ingest.privacy import hash_identities, mask_personal_numbers
+from bizenv.ingest.problems import Problems, quote
 from bizenv.ingest.uscc import valid_uscc
 from bizenv.periods import Period
 from bizenv.schemas.models import Questionnaire, Registry
@@ -64,44 +64,6 @@ class CheckedRows:
     accepted: pd.DataFrame
     quarantined: pd.DataFrame
     reason_counts: dict[str, int] = field(default_factory=dict)
-
-
-class _Problems:
-    """Collects (reason, message) per row as boolean masks, then folds them per row."""
-
-    def __init__(self, index: pd.Index) -> None:
-        self.index = index
-        self.found: list[tuple[str, pd.Series]] = []
-
-    def add(self, reason: str, mask: pd.Series, message: pd.Series | str) -> None:
-        mask = mask.fillna(False).astype(bool)
-        if mask.any():
-            text = message if isinstance(message, pd.Series) else pd.Series(message, index=self.index)
-            self.found.append(
-                (reason, pd.Series(np.where(mask, reason + ": " + text, None), index=self.index))
-            )
-
-    def any_mask(self) -> pd.Series:
-        mask = pd.Series(False, index=self.index)
-        for _, messages in self.found:
-            mask |= messages.notna()
-        return mask
-
-    def fold(self) -> tuple[pd.Series, pd.Series, dict[str, int]]:
-        reasons = pd.Series("", index=self.index, dtype="str")
-        details = pd.Series("", index=self.index, dtype="str")
-        counts: dict[str, int] = {}
-        for reason, messages in self.found:
-            hit = messages.notna()
-            counts[reason] = counts.get(reason, 0) + int(hit.sum())
-            sep = np.where(reasons[hit] == "", "", ";")
-            reasons[hit] = reasons[hit] + sep + reason
-            details[hit] = details[hit] + np.where(details[hit] == "", "", " | ") + messages[hit]
-        return reasons, details, counts
-
-
-def _quote(values: pd.Series) -> pd.Series:
-    return "'" + values.astype("str") + "'"
 
 
 def parse_submitted_at(text: pd.Series) -> pd.Series:
@@ -151,7 +113,7 @@ def check_rows(
 ) -> CheckedRows:
     """Apply every row rule of the schema; no row is dropped, each ends in one of two frames."""
     std = batch.frame
-    problems = _Problems(std.index)
+    problems = Problems(std.index)
     key = std["respondent_key"].astype("str").str.strip()
     problems.add("missing_respondent_key", key == "", "respondent key is blank")
     if questionnaire.respondent.key.format == "uscc":
@@ -160,7 +122,7 @@ def check_rows(
             "bad_credit_code",
             bad,
             f"{questionnaire.respondent.key.column}="
-            + _quote(key)
+            + quote(key)
             + " is not a valid 18-character credit code",
         )
 
@@ -174,21 +136,21 @@ def check_rows(
     problems.add(
         "unknown_unit",
         unit_code.isna() & ~blank_unit,
-        "unit=" + _quote(unit_text) + " is not in the unit registry",
+        "unit=" + quote(unit_text) + " is not in the unit registry",
     )
 
     submitted = parse_submitted_at(std["submitted_at"])
     problems.add(
         "bad_submitted_at",
         submitted.isna(),
-        "submitted_at=" + _quote(std["submitted_at"]) + " is not a date-time (ISO 8601 or YYYY/M/D H:MM:SS)",
+        "submitted_at=" + quote(std["submitted_at"]) + " is not a date-time (ISO 8601 or YYYY/M/D H:MM:SS)",
     )
     window_end = pd.Timestamp(period.end + timedelta(days=fieldwork_grace_days + 1))
     outside = submitted.notna() & ((submitted < pd.Timestamp(period.start)) | (submitted >= window_end))
     problems.add(
         "outside_period",
         outside,
-        "submitted_at=" + _quote(std["submitted_at"]) + f" is outside {period} "
+        "submitted_at=" + quote(std["submitted_at"]) + f" is outside {period} "
         f"({period.start} to {(window_end - pd.Timedelta(days=1)).date()})",
     )
 
@@ -196,7 +158,7 @@ def check_rows(
     problems.add(
         "bad_duration",
         duration < 0,
-        "duration=" + _quote(std["duration"]) + " is not a number of seconds",
+        "duration=" + quote(std["duration"]) + " is not a number of seconds",
     )
 
     item_codes = [item.code for item in questionnaire.items()]
@@ -206,7 +168,7 @@ def check_rows(
         problems.add(
             "off_scale",
             off_scale[code],
-            f"{labels[code]}=" + _quote(std[code]) + " is not an answer on the scale",
+            f"{labels[code]}=" + quote(std[code]) + " is not an answer on the scale",
         )
 
     for attribute in questionnaire.respondent.attributes:
@@ -216,7 +178,7 @@ def check_rows(
         problems.add(
             "attribute_not_allowed",
             (value != "") & ~value.isin(attribute.values),
-            f"{attribute.column}=" + _quote(value) + f" is not one of {'/'.join(attribute.values)}",
+            f"{attribute.column}=" + quote(value) + f" is not one of {'/'.join(attribute.values)}",
         )
 
     # Within the batch a (respondent, unit) pair counts once: the latest valid submission wins.

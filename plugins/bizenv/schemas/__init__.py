@@ -1,6 +1,15 @@
 """Typed, checked views of the YAML files in survey_schemas/ (the one source of truth for rules)."""
 
-from bizenv.schemas.loader import load_policy, load_questionnaire, load_registry
-from bizenv.schemas.models import Policy, Questionnaire, Registry
+from bizenv.schemas.loader import load_indicators, load_policy, load_questionnaire, load_registry
+from bizenv.schemas.models import IndicatorCatalogue, Policy, Questionnaire, Registry
 
-__all__ = ["Policy", "Questionnaire", "Registry", "load_policy", "load_questionnaire", "load_registry"]
+__all__ = [
+    "IndicatorCatalogue",
+    "Policy",
+    "Questionnaire",
+    "Registry",
+    "load_indicators",
+    "load_policy",
+    "load_questionnaire",
+    "load_registry",
+]

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ValidationError
 
 from bizenv.config import schemas_dir
 from bizenv.errors import SchemaError
-from bizenv.schemas.models import Policy, Questionnaire, Registry
+from bizenv.schemas.models import IndicatorCatalogue, Policy, Questionnaire, Registry
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -71,3 +71,19 @@ def load_questionnaire(name: str = "enterprise_satisfaction_v1", path: Path | No
 
 def load_policy(path: Path | None = None) -> Policy:
     return _load_cached(path or schemas_dir() / "policy.yaml", Policy)
+
+
+def load_indicators(path: Path | None = None) -> IndicatorCatalogue:
+    """The indicator catalogue; every responsible unit must be in the registry."""
+    file = path or schemas_dir() / "indicators.yaml"
+    catalogue = _load_cached(file, IndicatorCatalogue)
+    known = {u.code for u in load_registry().units}
+    problems = [
+        f"indicators.{i}.responsible: unknown unit {code!r}"
+        for i, indicator in enumerate(catalogue.indicators)
+        for code in indicator.responsible
+        if code not in known
+    ]
+    if problems:
+        raise SchemaError(str(file), problems)
+    return catalogue

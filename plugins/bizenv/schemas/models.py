@@ -232,6 +232,73 @@ class Questionnaire(_Strict):
         return [a.column for a in self.respondent.attributes]
 
 
+# --- indicator catalogue ---------------------------------------------------------------
+
+
+class Frontier(_Strict):
+    best: float
+    worst: float
+
+    @model_validator(mode="after")
+    def _distinct(self) -> Frontier:
+        if self.best == self.worst:
+            raise ValueError("best and worst must differ")
+        return self
+
+
+class Benchmarks(_Strict):
+    advanced: float
+    leading: float
+
+
+class Bounds(_Strict):
+    min: float
+    max: float
+
+
+class Indicator(_Strict):
+    code: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    name: str
+    unit_of_measure: str
+    direction: Literal["lower", "higher"]
+    frontier: Frontier | None = None
+    benchmarks: Benchmarks
+    bounds: Bounds
+    weight: float = Field(gt=0)
+    responsible: list[str] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Indicator:
+        """Leading must be better than advanced, and a frontier's best better than its worst."""
+        better = (lambda a, b: a < b) if self.direction == "lower" else (lambda a, b: a > b)
+        problems = []
+        if not better(self.benchmarks.leading, self.benchmarks.advanced):
+            problems.append(f"benchmarks: leading must be better than advanced ({self.direction} is better)")
+        if self.frontier and not better(self.frontier.best, self.frontier.worst):
+            problems.append(f"frontier: best must be better than worst ({self.direction} is better)")
+        if self.bounds.min >= self.bounds.max:
+            problems.append("bounds: min must be below max")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
+class IndicatorCatalogue(_Strict):
+    version: int
+    indicators: list[Indicator] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique(self) -> IndicatorCatalogue:
+        codes = [i.code for i in self.indicators]
+        dups = sorted({c for c in codes if codes.count(c) > 1})
+        if dups:
+            raise ValueError(f"duplicate indicator codes {dups}")
+        return self
+
+    def by_code(self) -> dict[str, Indicator]:
+        return {i.code: i for i in self.indicators}
+
+
 # --- policy --------------------------------------------------------------------------------
 
 
@@ -258,6 +325,13 @@ class FlagRules(_Strict):
     consecutive_periods: int = Field(ge=2)
 
 
+class IndicatorTargets(_Strict):
+    """Shares of the city's indicators that should reach each national level (e.g. 70% / 30%)."""
+
+    advanced_or_better: float = Field(ge=0, le=1)
+    leading: float = Field(ge=0, le=1)
+
+
 class Gates(_Strict):
     max_quarantined_share: float = Field(ge=0, le=1)
 
@@ -272,3 +346,4 @@ class Policy(_Strict):
     suppression_min: int = Field(ge=1)
     fieldwork_grace_days: int = Field(ge=0)
     gates: Gates
+    indicator_targets: IndicatorTargets

@@ -180,7 +180,36 @@ rankings = Table(
     Column("rank_ci_high", Integer),
     Column("ranked", Boolean, nullable=False),
     Column("group_size", Integer, nullable=False),
+    # both | satisfaction_only | indicators_only | none: what the composite rests on.
+    Column("composite_basis", String(32)),
+    Column("n_indicators", Integer),
+    Column("weighting", String(32)),
     Column("policy_version", String(32), nullable=False),
+)
+
+indicator_scores = Table(
+    "indicator_scores",
+    metadata,
+    Column("period", String(8), primary_key=True),
+    Column("unit_code", String(64), primary_key=True),
+    Column("indicator", String(64), primary_key=True),
+    Column("value", Float, nullable=False),
+    Column("frontier_best", Float, nullable=False),
+    Column("frontier_worst", Float, nullable=False),
+    # catalogue | observed (derived from the period's values)
+    Column("frontier_source", String(16), nullable=False),
+    Column("frontier_score", Float, nullable=False),
+    Column("level", String(16), nullable=False),
+)
+
+city_indicators = Table(
+    "city_indicators",
+    metadata,
+    Column("period", String(8), primary_key=True),
+    Column("indicator", String(64), primary_key=True),
+    Column("city_value", Float, nullable=False),
+    Column("n_units", Integer, nullable=False),
+    Column("level", String(16), nullable=False),
 )
 
 flags = Table(

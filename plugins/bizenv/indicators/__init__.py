@@ -1,0 +1,1 @@
+"""Department metrics: frontier (0-100) scores, benchmark levels, unit indicator scores."""
