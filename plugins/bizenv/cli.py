@@ -1,7 +1,8 @@
 """The `bizenv` command for evaluators, ops and staff.
 
 `load-*` and `evaluate` print one JSON object as the last line of stdout. Exit codes:
-0 done; 1 data refused by a validation gate (rows kept in quarantine); 2 unusable input or usage.
+0 done; 1 data refused by a validation gate (rows kept in quarantine); 2 unusable input or usage;
+3 an internal error (a bug: please report it with the BIZENV_DEBUG=1 traceback).
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from pathlib import Path
 
 from bizenv.errors import BizenvError
 
-NOT_BUILT = {"load-metrics": "department metrics loading is not available yet"}
+# Commands whose last line of stdout is a JSON object, also when they fail.
+JSON_COMMANDS = {"load-survey", "load-metrics", "evaluate"}
 
 
 def _engine(args: argparse.Namespace):  # noqa: ANN202
@@ -48,12 +50,18 @@ def cmd_load_survey(args: argparse.Namespace) -> int:
     return 1 if summary["status"] == "refused" else 0
 
 
+def cmd_load_metrics(args: argparse.Namespace) -> int:
+    from bizenv.ingest.metrics_batch import load_metrics
+
+    summary = load_metrics(_engine(args), args.path, args.period)
+    _emit(summary)
+    return 1 if summary["status"] == "refused" else 0
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from bizenv.evaluate import evaluate_period
 
-    if args.margins:
-        raise BizenvError("--margins (raking to population margins) is not available yet")
-    _emit(evaluate_period(_engine(args), args.period, args.out))
+    _emit(evaluate_period(_engine(args), args.period, args.out, margins=args.margins))
     return 0
 
 
@@ -74,10 +82,6 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
         raise BizenvError("--respondents must be at least 1")
     _emit(write_demo_data(Path(args.out), respondents=args.respondents, seed=args.seed))
     return 0
-
-
-def cmd_not_built(args: argparse.Namespace) -> int:
-    raise BizenvError(f"{args.command}: {NOT_BUILT[args.command]}")
 
 
 def _emit(summary: dict) -> None:
@@ -106,15 +110,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--schema", default="enterprise_satisfaction_v1", help="questionnaire in survey_schemas/")
     p.set_defaults(func=cmd_load_survey)
 
-    p = sub.add_parser("load-metrics", parents=[common], help="load department metrics (not available yet)")
+    p = sub.add_parser("load-metrics", parents=[common], help="load department metrics (CSV or XLSX)")
     p.add_argument("path", type=Path)
-    p.add_argument("--period", required=True)
-    p.set_defaults(func=cmd_not_built)
+    p.add_argument("--period", required=True, help="half-year, e.g. 2026H1")
+    p.set_defaults(func=cmd_load_metrics)
 
     p = sub.add_parser("evaluate", parents=[common], help="score, rank and flag a period")
     p.add_argument("--period", required=True, help="half-year, e.g. 2026H1")
     p.add_argument("--out", type=Path, help="write rankings.csv and flags.csv here")
-    p.add_argument("--margins", type=Path, help="population margins for raking (not available yet)")
+    p.add_argument(
+        "--margins",
+        type=Path,
+        help="population margins (attribute, category, population) to rake respondent weights to "
+        "(default: survey_schemas/margins/<period>.csv if present, else equal weights)",
+    )
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("status", parents=[common], help="periods, batches and recent runs")
@@ -135,14 +144,16 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except BizenvError as exc:
         print(f"bizenv: error: {exc}", file=sys.stderr)
+        if args.command in JSON_COMMANDS:
+            _emit({"status": "error", "exit_code": exc.exit_code, "message": str(exc)})
         return exc.exit_code
     except Exception as exc:  # a bug, not bad input: one line, with a way to see more
         if os.environ.get("BIZENV_DEBUG"):
             raise
-        print(
-            f"bizenv: internal error: {type(exc).__name__}: {exc} (set BIZENV_DEBUG=1 for a traceback)",
-            file=sys.stderr,
-        )
+        message = " ".join(f"{type(exc).__name__}: {exc}".split())[:500]
+        print(f"bizenv: internal error: {message} (set BIZENV_DEBUG=1 for a traceback)", file=sys.stderr)
+        if args.command in JSON_COMMANDS:
+            _emit({"status": "error", "exit_code": 3, "message": message})
         return 3
 
 

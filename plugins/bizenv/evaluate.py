@@ -1,6 +1,5 @@
-"""Evaluate one period: scores, ranks and flags from the warehouse, written back idempotently.
-
-Called by `bizenv evaluate` and by the `semiannual_evaluation` DAG alike.
+"""Evaluate one period: weights, satisfaction, indicator scores, composite, ranks and flags,
+written back idempotently. Called by `bizenv evaluate` and the `semiannual_evaluation` DAG alike.
 """
 
 from __future__ import annotations
@@ -9,15 +8,19 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Engine, delete, select
 
+from bizenv.config import schemas_dir
 from bizenv.errors import BizenvError
 from bizenv.flags.rules import period_flags
+from bizenv.indicators.frontier import city_levels, frontier_scores, unit_indicator_scores
 from bizenv.periods import Period
 from bizenv.ranking.ranks import composite, rank_in_groups, rank_intervals
-from bizenv.schemas import load_policy, load_questionnaire, load_registry
-from bizenv.schemas.models import Questionnaire, Registry
+from bizenv.schemas import load_indicators, load_policy, load_questionnaire, load_registry
+from bizenv.schemas.models import Policy, Questionnaire, Registry
+from bizenv.scoring.raking import rake, read_margins
 from bizenv.scoring.satisfaction import OVERALL, respondent_scores, unit_scores
 from bizenv.warehouse import tables as t
 from bizenv.warehouse.engine import require_migrated
@@ -44,7 +47,8 @@ GROUP_BY = ["group_code", "level"]
 
 
 def read_period_responses(conn: Connection, period: Period, questionnaire: Questionnaire) -> pd.DataFrame:
-    """Accepted responses of the period, one row per (respondent, unit), item scale points wide."""
+    """Accepted responses of the period, one row per (respondent, unit): `respondent_hash`,
+    `unit_code`, `submitted_at`, the respondent attributes, and item scale points wide."""
     r, items, b = t.survey_responses, t.response_items, t.survey_batches
     usable = (
         select(b.c.batch_id)
@@ -52,8 +56,11 @@ def read_period_responses(conn: Connection, period: Period, questionnaire: Quest
         .where(b.c.status == "accepted")
         .where(b.c.schema_name == questionnaire.name)
     )
+    attributes = [r.c[a.code] for a in questionnaire.respondent.attributes if a.code in r.c]
     responses = pd.read_sql(
-        select(r.c.response_id, r.c.respondent_hash, r.c.unit_code).where(r.c.batch_id.in_(usable)),
+        select(r.c.response_id, r.c.respondent_hash, r.c.unit_code, r.c.submitted_at, *attributes).where(
+            r.c.batch_id.in_(usable)
+        ),
         conn,
         index_col="response_id",
     )
@@ -68,8 +75,55 @@ def read_period_responses(conn: Connection, period: Period, questionnaire: Quest
     return responses.join(wide.reindex(columns=codes)).astype({c: float for c in codes})
 
 
-def build_rankings(unit_table: pd.DataFrame, overall: pd.DataFrame, period: Period, policy) -> pd.DataFrame:  # noqa: ANN001
-    """One row per registered unit with its satisfaction, composite, rank and interval."""
+def read_period_metrics(conn: Connection, period: Period) -> pd.DataFrame:
+    m = t.department_metrics
+    return pd.read_sql(
+        select(m.c.unit_code, m.c.indicator, m.c.value).where(m.c.period == period.label), conn
+    )
+
+
+def margins_path(period: Period, explicit: Path | str | None) -> Path | None:
+    """--margins FILE, else survey_schemas/margins/<period>.csv if it exists, else no raking."""
+    if explicit:
+        return Path(explicit)
+    default = schemas_dir() / "margins" / f"{period.label}.csv"
+    return default if default.exists() else None
+
+
+def respondent_weights(
+    responses: pd.DataFrame, questionnaire: Questionnaire, margins: Path | None
+) -> tuple[pd.Series, dict]:
+    """One weight per response row: the respondent's, raked once over respondents (not rows)."""
+    if margins is None:
+        return pd.Series(1.0, index=responses.index), {"method": "none"}
+    margin_table = read_margins(margins, questionnaire)
+    respondents = (
+        responses.sort_values("submitted_at")
+        .groupby("respondent_hash")
+        .last()  # latest answers describe the firm
+    )
+    result = rake(respondents, margin_table)
+    weights = responses["respondent_hash"].map(result.weights)
+    return weights, {
+        "method": "raking",
+        "margins": str(margins),
+        "attributes": sorted(margin_table["attribute"].unique()),
+        "respondents": len(respondents),
+        "iterations": result.iterations,
+        "max_relative_error": result.max_relative_error,
+    }
+
+
+def build_rankings(
+    unit_table: pd.DataFrame,
+    overall: pd.DataFrame,
+    indicator_scores: pd.DataFrame,
+    period: Period,
+    policy: Policy,
+) -> pd.DataFrame:
+    """One row per registered unit with its satisfaction, indicator score, composite, rank and
+    rank interval. A unit without survey answers but with indicators is ranked on those alone;
+    a surveyed unit under the minimum sample is not ranked."""
     frame = unit_table.merge(
         overall.rename(
             columns={
@@ -81,11 +135,22 @@ def build_rankings(unit_table: pd.DataFrame, overall: pd.DataFrame, period: Peri
         ),
         on="unit_code",
         how="left",
-    )
+    ).merge(indicator_scores, on="unit_code", how="left")
     frame["n_respondents"] = frame["n_respondents"].fillna(0).astype(int)
-    frame["indicator_score"] = float("nan")
-    frame = composite(frame, policy)
-    frame["ranked"] = (frame["n_respondents"] >= policy.min_respondents) & frame["composite_score"].notna()
+    frame["n_indicators"] = frame["n_indicators"].fillna(0).astype(int)
+    frame["satisfaction_ci_low"] = frame["satisfaction_ci_low"].clip(0, 100)
+    frame["satisfaction_ci_high"] = frame["satisfaction_ci_high"].clip(0, 100)
+    surveyed_too_few = (frame["n_respondents"] > 0) & (frame["n_respondents"] < policy.min_respondents)
+    # A surveyed unit below the minimum sample has no usable satisfaction part.
+    composite_input = frame.assign(
+        satisfaction_index=frame["satisfaction_index"].where(~surveyed_too_few),
+        satisfaction_se=frame["satisfaction_se"].where(~surveyed_too_few),
+    )
+    scored = composite(composite_input, policy)
+    frame["composite_score"] = scored["composite_score"].where(~surveyed_too_few)
+    frame["composite_se"] = scored["composite_se"]
+    frame["composite_basis"] = np.where(surveyed_too_few, "insufficient_sample", scored["composite_basis"])
+    frame["ranked"] = frame["composite_score"].notna()
     frame["rank"] = rank_in_groups(frame, GROUP_BY)
     frame = frame.join(
         rank_intervals(frame, GROUP_BY, policy.rank_intervals.draws, policy.rank_intervals.seed)
@@ -108,7 +173,11 @@ def _unit_table(registry: Registry) -> pd.DataFrame:
 
 
 def evaluate_period(
-    engine: Engine, period: str, out_dir: Path | str | None = None, schema: str = "enterprise_satisfaction_v1"
+    engine: Engine,
+    period: str,
+    out_dir: Path | str | None = None,
+    schema: str = "enterprise_satisfaction_v1",
+    margins: Path | str | None = None,
 ) -> dict:
     """Score, rank and flag `period`; replace its derived rows in one transaction."""
     require_migrated(engine)
@@ -116,32 +185,57 @@ def evaluate_period(
     questionnaire = load_questionnaire(schema)
     registry = load_registry()
     policy = load_policy()
+    catalogue = load_indicators()
     started = datetime.now(UTC)
+    if out_dir is not None:
+        out_dir = _usable_out_dir(Path(out_dir))
 
     with engine.connect() as conn:
         responses = read_period_responses(conn, period_, questionnaire)
-    if responses.empty:
-        raise BizenvError(f"no accepted survey responses for period {period_}: load a survey batch first")
+        metrics = read_period_metrics(conn, period_)
+    if responses.empty and metrics.empty:
+        raise BizenvError(
+            f"no accepted survey responses and no department metrics for period {period_}: load a batch first"
+        )
 
-    scored = respondent_scores(responses.assign(weight=1.0), questionnaire)
+    weights, weighting = respondent_weights(responses, questionnaire, margins_path(period_, margins))
+    scored = respondent_scores(responses.assign(weight=weights), questionnaire)
     scores = unit_scores(scored, questionnaire, policy.confidence_level)
     overall = scores[scores["dimension"] == OVERALL].drop(columns="dimension")
-    rankings = build_rankings(_unit_table(registry), overall, period_, policy)
+
+    indicator_rows = frontier_scores(metrics, catalogue) if not metrics.empty else pd.DataFrame()
+    if indicator_rows.empty:
+        per_unit = pd.DataFrame(columns=["unit_code", "indicator_score", "n_indicators"])
+        city, city_summary = (
+            pd.DataFrame(columns=["indicator", "city_value", "n_units", "level"]),
+            {"indicators": 0},
+        )
+    else:
+        per_unit = unit_indicator_scores(indicator_rows)
+        city, city_summary = city_levels(indicator_rows, catalogue, policy.indicator_targets)
+
+    rankings = build_rankings(_unit_table(registry), overall, per_unit, period_, policy)
+    rankings["weighting"] = weighting["method"]
     flags = period_flags(rankings, policy).merge(rankings[["unit_code", "unit_name"]], on="unit_code")
     flags["period"] = period_.label
 
     with engine.begin() as conn:
         ensure_period(conn, period_)
         sync_units(conn, registry)
-        for table in (t.unit_scores, t.rankings, t.flags):
+        for table in (t.unit_scores, t.rankings, t.flags, t.indicator_scores, t.city_indicators):
             conn.execute(delete(table).where(table.c.period == period_.label))
         insert_frame(conn, t.unit_scores, scores.assign(period=period_.label))
         insert_frame(conn, t.rankings, rankings[[c.name for c in t.rankings.columns]])
         insert_frame(
-            conn,
-            t.flags,
-            flags.assign(policy_version=policy.version)[[c.name for c in t.flags.columns]],
+            conn, t.flags, flags.assign(policy_version=policy.version)[[c.name for c in t.flags.columns]]
         )
+        if not indicator_rows.empty:
+            insert_frame(
+                conn,
+                t.indicator_scores,
+                indicator_rows.assign(period=period_.label)[[c.name for c in t.indicator_scores.columns]],
+            )
+            insert_frame(conn, t.city_indicators, city.assign(period=period_.label))
         summary = {
             "period": period_.label,
             "status": "done",
@@ -150,11 +244,16 @@ def evaluate_period(
             "units": int(len(rankings)),
             "ranked": int(rankings["ranked"].sum()),
             "excluded_incomplete": int((~scored["complete"]).sum()),
+            "weighting": weighting,
+            "indicators": city_summary,
+            "composite_basis": {
+                k: int(v) for k, v in rankings["composite_basis"].value_counts().sort_index().items()
+            },
             "flags": {k: int(v) for k, v in flags["flag"].value_counts().sort_index().items()},
             "policy_version": policy.version,
         }
         if out_dir is not None:
-            summary["outputs"] = write_outputs(rankings, flags, Path(out_dir))
+            summary["outputs"] = write_outputs(rankings, flags, out_dir, policy)
         conn.execute(
             t.pipeline_runs.insert().values(
                 period=period_.label,
@@ -168,24 +267,31 @@ def evaluate_period(
     return summary
 
 
-def rankings_csv_frame(rankings: pd.DataFrame) -> pd.DataFrame:
-    """The contract's `rankings.csv` columns, in order, rounded for publication."""
+def _usable_out_dir(out_dir: Path) -> Path:
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BizenvError(f"cannot write outputs there: {exc.strerror}", file=str(out_dir)) from None
+    return out_dir
+
+
+def rankings_csv_frame(rankings: pd.DataFrame, policy: Policy) -> pd.DataFrame:
+    """The contract's `rankings.csv` columns, in order, rounded for publication. Satisfaction
+    figures resting on fewer respondents than the suppression threshold are left blank."""
     out = rankings.rename(columns={"group_code": "group"})
-    for column in [
-        "satisfaction_index",
-        "satisfaction_ci_low",
-        "satisfaction_ci_high",
-        "indicator_score",
-        "composite_score",
-    ]:
+    suppressed = out["n_respondents"] < policy.suppression_min
+    for column in ["satisfaction_index", "satisfaction_ci_low", "satisfaction_ci_high"]:
+        out[column] = out[column].where(~suppressed).round(2)
+    for column in ["indicator_score", "composite_score"]:
         out[column] = out[column].round(2)
     out["ranked"] = out["ranked"].map({True: "true", False: "false"})
     return out[RANKINGS_COLUMNS]
 
 
-def write_outputs(rankings: pd.DataFrame, flags: pd.DataFrame, out_dir: Path) -> dict[str, str]:
-    out_dir.mkdir(parents=True, exist_ok=True)
+def write_outputs(
+    rankings: pd.DataFrame, flags: pd.DataFrame, out_dir: Path, policy: Policy
+) -> dict[str, str]:
     paths = {"rankings": out_dir / "rankings.csv", "flags": out_dir / "flags.csv"}
-    rankings_csv_frame(rankings).to_csv(paths["rankings"], index=False, encoding="utf-8")
+    rankings_csv_frame(rankings, policy).to_csv(paths["rankings"], index=False, encoding="utf-8")
     flags[FLAGS_COLUMNS].to_csv(paths["flags"], index=False, encoding="utf-8")
     return {name: str(path) for name, path in paths.items()}

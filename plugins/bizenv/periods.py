@@ -18,7 +18,7 @@ class Period:
 
     @classmethod
     def parse(cls, label: str) -> Period:
-        match = _PERIOD.match(str(label).strip())
+        match = _PERIOD.match(str(label).strip().upper())
         if not match:
             raise BizenvError(f"period {label!r} is not a half-year label like 2026H1")
         return cls(int(match[1]), int(match[2]))

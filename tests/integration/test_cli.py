@@ -25,9 +25,17 @@ def test_every_warehouse_command_takes_db():
         assert parser.parse_args([*argv, "--db", "sqlite://"]).db == "sqlite://"
 
 
-def test_commands_not_built_yet_say_so_and_exit_2(tmp_path, capsys):
-    assert main(["load-metrics", str(tmp_path / "m.csv"), "--period", "2026H1"]) == 2
-    assert "not available yet" in capsys.readouterr().err
+def test_a_failing_json_command_still_ends_with_a_json_line(tmp_path, capsys):
+    import json
+
+    db = f"sqlite:///{tmp_path / 'w.sqlite'}"
+    assert main(["init-db", "--db", db]) == 0
+    capsys.readouterr()
+    assert main(["load-metrics", str(tmp_path / "m.csv"), "--period", "2026H1", "--db", db]) == 2
+    out, err = capsys.readouterr()
+    last = json.loads(out.strip().splitlines()[-1])
+    assert last["status"] == "error" and last["exit_code"] == 2
+    assert err.strip() == f"bizenv: error: {last['message']}"
 
 
 def test_uninitialised_warehouse_is_named(tmp_path, capsys):

@@ -127,14 +127,14 @@ def test_unusable_input_gives_exit_2_and_one_line(engine, warehouse_url, tmp_pat
     path = tmp_path / "wrong.csv"
     path.write_text("a,b\n1,2\n", encoding="utf-8")
     code, summary, err = run(capsys, "load-survey", str(path), "--period", "2026H1", "--db", warehouse_url)
-    assert code == 2 and summary is None
+    assert code == 2 and summary["status"] == "error" and summary["exit_code"] == 2
     assert err.count("\n") == 1 and "wrong.csv" in err and "row 1" in err and "Traceback" not in err
     assert count(engine, t.survey_batches) == 0
 
 
 def test_evaluate_without_data_is_a_clear_error(engine, warehouse_url, capsys):
     code, _, err = run(capsys, "evaluate", "--period", "2026H1", "--db", warehouse_url)
-    assert code == 2 and "no accepted survey responses for period 2026H1" in err
+    assert code == 2 and "no accepted survey responses and no department metrics for period 2026H1" in err
 
 
 def test_a_gbk_wenjuanxing_export_loads_with_per_unit_per_item_scores(

@@ -44,7 +44,7 @@ def to_standard(table: RawTable, questionnaire: Questionnaire) -> StandardBatch:
     frame = table.frame
     fmt = questionnaire.formats.canonical
     columns = {
-        "source_row": pd.Series(range(table.first_row, table.first_row + len(frame)), index=frame.index),
+        "source_row": pd.Series(frame.index, index=frame.index),
         "respondent_key": frame[questionnaire.respondent.key.column],
         "unit": frame[fmt.unit_column],
         "submitted_at": frame[fmt.submitted_at_column],
@@ -55,7 +55,9 @@ def to_standard(table: RawTable, questionnaire: Questionnaire) -> StandardBatch:
     }
     return StandardBatch(
         frame=pd.DataFrame(columns),
-        raw=lambda index: rows_as_json(frame.loc[index]),
+        raw=lambda index, sanitise: rows_as_json(sanitise(frame.loc[index])),
         file_format=f"canonical-{table.file_format}",
         file_rows=len(frame),
+        key_column=questionnaire.respondent.key.column,
+        comment_column=questionnaire.respondent.comment.column,
     )

@@ -52,7 +52,7 @@ def check_metric_rows(table: RawTable) -> tuple[pd.DataFrame, pd.DataFrame, dict
     registry = load_registry()
     problems = Problems(frame.index)
     unit_text = frame["unit"].astype("str")
-    unit_code = unit_text.str.split().str.join("").map(registry.name_index())
+    unit_code = unit_text.str.split().str.join("").str.casefold().map(registry.name_index())
     problems.add("missing_unit", unit_text.str.strip() == "", "unit is blank")
     problems.add(
         "unknown_unit",
@@ -96,7 +96,7 @@ def check_metric_rows(table: RawTable) -> tuple[pd.DataFrame, pd.DataFrame, dict
         unit_code.notna() & known & ~responsible,
         "unit " + unit_code.fillna("") + " is not responsible for " + indicator + " in the catalogue",
     )
-    source_row = pd.Series(range(table.first_row, table.first_row + len(frame)), index=frame.index)
+    source_row = pd.Series(frame.index, index=frame.index)
     valid = ~problems.any_mask()
     keys = pd.DataFrame({"unit": unit_code, "indicator": indicator, "row": source_row})[valid]
     last_row = keys.groupby(["unit", "indicator"])["row"].transform("last")

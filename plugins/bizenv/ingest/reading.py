@@ -18,15 +18,18 @@ ENCODINGS = ("utf-8-sig", "gb18030")
 
 @dataclass(frozen=True)
 class RawTable:
-    """A file's rows as strings, exactly as written, plus what was learnt reading it."""
+    """A file's rows as strings, exactly as written, plus what was learnt reading it.
+
+    The frame's index is the row number a spreadsheet shows (the header is row 1), so messages
+    point at the row the evaluator sees; wholly blank rows are left out and counted.
+    """
 
     path: Path
     frame: pd.DataFrame
     file_format: str
     encoding: str | None
     batch_id: str
-    # Spreadsheet row number of the frame's first row (the header is row 1).
-    first_row: int = 2
+    blank_rows: int = 0
 
 
 def file_sha256(path: Path) -> str:
@@ -65,9 +68,25 @@ def read_table(path: Path) -> RawTable:
     else:
         raise BizenvError(f"unsupported file type {suffix!r} (expected .csv or .xlsx)", file=str(path))
     if frame.empty:
+        raise BizenvError("the file is empty", file=str(path))
+    header = [str(c).strip() for c in frame.iloc[0]]
+    seen: dict[str, int] = {}
+    for position, name in enumerate(header, start=1):
+        if name in seen:
+            raise BizenvError(
+                f"column {name!r} appears twice (positions {seen[name]} and {position})",
+                file=str(path),
+                row=1,
+                column=name,
+            )
+        seen[name] = position
+    body = frame.iloc[1:].set_axis(header, axis=1)
+    body.index = pd.RangeIndex(2, 2 + len(body))
+    blank = (body == "").all(axis=1)
+    body = body[~blank]
+    if body.empty:
         raise BizenvError("the file has a header but no rows", file=str(path))
-    frame.columns = [str(c).strip() for c in frame.columns]
-    return RawTable(path, frame, file_format, encoding, batch_id)
+    return RawTable(path, body, file_format, encoding, batch_id, blank_rows=int(blank.sum()))
 
 
 def _read_csv(data: bytes, encoding: str, path: Path) -> pd.DataFrame:
@@ -76,10 +95,11 @@ def _read_csv(data: bytes, encoding: str, path: Path) -> pd.DataFrame:
             io.BytesIO(data),
             encoding=encoding,
             dtype=str,
+            header=None,
             keep_default_na=False,
             na_filter=False,
-            skip_blank_lines=True,
-        )
+            skip_blank_lines=False,
+        ).fillna("")
     except pd.errors.ParserError as exc:
         # pandas says e.g. "Expected 12 fields in line 7, saw 13"
         raise BizenvError(f"malformed CSV ({exc})", file=str(path)) from None
@@ -89,7 +109,7 @@ def _read_csv(data: bytes, encoding: str, path: Path) -> pd.DataFrame:
 
 def _read_xlsx(data: bytes, path: Path) -> pd.DataFrame:
     try:
-        frame = pd.read_excel(io.BytesIO(data), sheet_name=0, dtype=str, engine="openpyxl")
+        frame = pd.read_excel(io.BytesIO(data), sheet_name=0, dtype=str, header=None, engine="openpyxl")
     except (zipfile.BadZipFile, ValueError, KeyError, OSError) as exc:
         raise BizenvError(f"not a readable XLSX workbook ({exc})", file=str(path)) from None
     return frame.fillna("")

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+import numpy as np
 import pandas as pd
 
 from bizenv.ingest.privacy import hash_identities, mask_personal_numbers
@@ -49,12 +50,32 @@ class StandardBatch:
     """A file mapped to the standard frame by its format reader."""
 
     frame: pd.DataFrame
-    # Original cells of the given standard rows, one JSON object per row.
-    raw: Callable[[pd.Index], pd.Series]
+    # Original cells of the given standard rows, passed through a sanitising function, one
+    # JSON object per row.
+    raw: Callable[[pd.Index, Callable[[pd.DataFrame], pd.DataFrame]], pd.Series]
     file_format: str
     # Rows in the file (for wide exports, respondents; the frame has one row per rated unit).
     file_rows: int
+    # Original column names of the respondent key and the free-text comment.
+    key_column: str
+    comment_column: str
     notes: list[str] = field(default_factory=list)
+
+    def quarantine_raw(self, index: pd.Index, salt: str) -> pd.Series:
+        """Original cells as kept in quarantine: the identity salted-hashed, comments masked."""
+
+        def sanitise(frame: pd.DataFrame) -> pd.DataFrame:
+            out = frame.copy()
+            if self.key_column in out:
+                key = out[self.key_column].astype("str")
+                out[self.key_column] = ("sha256:" + hash_identities(key, salt)).where(
+                    key.str.strip() != "", ""
+                )
+            if self.comment_column in out:
+                out[self.comment_column] = mask_personal_numbers(out[self.comment_column])
+            return out
+
+        return self.raw(index, sanitise)
 
 
 @dataclass
@@ -66,22 +87,33 @@ class CheckedRows:
     reason_counts: dict[str, int] = field(default_factory=dict)
 
 
+_OFFSET = r"(?:Z|[+-]\d{2}:?\d{2})$"
+
+
 def parse_submitted_at(text: pd.Series) -> pd.Series:
-    """ISO 8601, or `YYYY/M/D H:MM:SS` as survey tools export; NaT where neither."""
+    """ISO 8601, or `YYYY/M/D H:MM:SS` as survey tools export; NaT where neither.
+
+    Times with an offset (`Z`, `+08:00`) are converted to the city's local time; times without
+    one are taken as local already. The result is naive local time.
+    """
     text = text.astype("str").str.strip()
-    iso = pd.to_datetime(text, format="ISO8601", errors="coerce")
-    slashed = pd.to_datetime(text, format="%Y/%m/%d %H:%M:%S", errors="coerce")
-    parsed = iso.fillna(slashed)
-    if getattr(parsed.dt, "tz", None) is not None:
-        parsed = parsed.dt.tz_convert("Asia/Shanghai").dt.tz_localize(None)
-    return parsed.astype("datetime64[us]")
+    with_offset = text.str.contains(_OFFSET, regex=True)
+    local = pd.to_datetime(text.where(~with_offset), format="ISO8601", errors="coerce")
+    slashed = pd.to_datetime(text.where(~with_offset), format="%Y/%m/%d %H:%M:%S", errors="coerce")
+    parsed = local.fillna(slashed).astype("datetime64[us]")
+    if with_offset.any():
+        aware = pd.to_datetime(text[with_offset], format="ISO8601", errors="coerce", utc=True)
+        parsed[with_offset] = (
+            aware.dt.tz_convert("Asia/Shanghai").dt.tz_localize(None).astype("datetime64[us]")
+        )
+    return parsed
 
 
 def parse_duration(text: pd.Series) -> pd.Series:
     """Seconds as a float; NaN for blank; -1 for malformed (negative or not a number)."""
     cleaned = text.astype("str").str.strip().str.removesuffix("秒").str.strip()
     numbers = pd.to_numeric(cleaned, errors="coerce")
-    malformed = (cleaned != "") & (numbers.isna() | (numbers < 0))
+    malformed = (cleaned != "") & (numbers.isna() | (numbers < 0) | ~np.isfinite(numbers))
     return numbers.mask(malformed, -1.0).astype(float)
 
 
@@ -89,14 +121,14 @@ def score_answers(answers: pd.DataFrame, questionnaire: Questionnaire) -> tuple[
     """Answer text → scale points (NaN for missing); second frame marks answers off the scale."""
     scale = questionnaire.scale
     lookup = {label: float(v) for label, v in scale.labels.items()}
-    lookup |= {str(v): float(v) for v in range(1, scale.points + 1)}
-    lookup |= {f"{v}.0": float(v) for v in range(1, scale.points + 1)}
     missing = set(questionnaire.missing_labels) | {""}
     scores = {}
     off_scale = {}
     for column in answers.columns:
         text = answers[column].astype("str").str.strip()
-        value = text.map(lookup)
+        number = pd.to_numeric(text, errors="coerce")
+        on_scale = (number >= 1) & (number <= scale.points) & (number == np.floor(number))
+        value = text.map(lookup).fillna(number.where(on_scale))
         scores[column] = value.astype(float)
         off_scale[column] = value.isna() & ~text.isin(missing)
     return pd.DataFrame(scores, index=answers.index), pd.DataFrame(off_scale, index=answers.index)
@@ -128,7 +160,7 @@ def check_rows(
 
     index = registry.name_index()
     unit_text = std["unit"].astype("str")
-    unit_code = unit_text.str.split().str.join("").map(index)
+    unit_code = unit_text.str.split().str.join("").str.casefold().map(index)
     blank_unit = unit_text.str.strip() == ""
     problems.add(
         "missing_unit", blank_unit, "no unit is named (in a wide export: the respondent rated no unit)"
@@ -202,7 +234,7 @@ def check_rows(
             "source_row": std["source_row"][bad].astype(int),
             "reasons": reasons[bad],
             "details": details[bad],
-            "raw": batch.raw(std.index[bad]),
+            "raw": batch.quarantine_raw(std.index[bad], salt),
         }
     )
     ok = ~bad
@@ -228,5 +260,6 @@ def rows_as_json(frame: pd.DataFrame) -> pd.Series:
     """Each row as a JSON object of its original strings (kept for the quarantine report)."""
     if frame.empty:
         return pd.Series([], index=frame.index, dtype="str")
-    lines = frame.to_json(orient="records", lines=True, force_ascii=False).splitlines()
+    # JSON escapes "\n" inside strings, so records are split on it alone (not on U+2028 etc.).
+    lines = frame.to_json(orient="records", lines=True, force_ascii=False).rstrip("\n").split("\n")
     return pd.Series(lines, index=frame.index, dtype="str")

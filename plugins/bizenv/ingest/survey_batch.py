@@ -14,6 +14,7 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, delete, select, update
 
 from bizenv.config import respondent_salt
+from bizenv.errors import BizenvError
 from bizenv.ingest import canonical, wenjuanxing
 from bizenv.ingest.reading import RawTable, read_table
 from bizenv.ingest.rows import StandardBatch, check_rows, rows_as_json
@@ -49,6 +50,12 @@ def load_survey(
             .mappings()
             .first()
         )
+    if existing and existing["period"] != period_.label:
+        raise BizenvError(
+            f"this file was already loaded for period {existing['period']} "
+            f"(batch {table.batch_id[:12]}, {existing['loaded_at']}); it cannot also belong to {period_.label}",
+            file=str(table.path),
+        )
     if existing:
         return {
             "batch_id": table.batch_id,
@@ -65,34 +72,39 @@ def load_survey(
         }
 
     batch = standard_batch(table, questionnaire)
+    salt = respondent_salt()
     checked = check_rows(
         batch,
         period=period_,
         registry=registry,
         questionnaire=questionnaire,
-        salt=respondent_salt(),
+        salt=salt,
         fieldwork_grace_days=policy.fieldwork_grace_days,
     )
     accepted, quarantined = checked.accepted, checked.quarantined
     reasons = dict(checked.reason_counts)
     rows_in = len(batch.frame)
+    superseded = None
+    # The gate weighs faulty rows only: repeated submissions are not faults, so a cumulative
+    # re-export of a survey is not refused for the rows it repeats.
+    faulty = int((quarantined["reasons"] != "duplicate").sum())
+    share = faulty / rows_in
+    status = "refused" if share > policy.gates.max_quarantined_share else "accepted"
 
     with engine.begin() as conn:
         lock_for_write(conn, t.survey_responses, t.quarantined_rows, t.survey_batches)
         ensure_period(conn, period_)
         sync_units(conn, registry)
-        accepted, quarantined, superseded = _settle_cross_batch_duplicates(
-            conn, accepted, quarantined, period_, batch, table.batch_id
-        )
-        if superseded:
-            reasons["duplicate"] = reasons.get("duplicate", 0) + superseded["in_batch"]
-
-        share = len(quarantined) / rows_in
-        status = "accepted"
-        if share > policy.gates.max_quarantined_share:
-            status = "refused"
-            quarantined = pd.concat([quarantined, _refused_rows(accepted, batch, share, policy)])
+        if status == "refused":
+            # Nothing of a refused batch is used, nor may it displace earlier accepted answers.
+            quarantined = pd.concat([quarantined, _refused_rows(accepted, batch, share, policy, salt)])
             accepted = accepted.iloc[0:0]
+        else:
+            accepted, quarantined, superseded = _settle_cross_batch_duplicates(
+                conn, accepted, quarantined, period_, batch, table.batch_id, salt
+            )
+            if superseded:
+                reasons["duplicate"] = reasons.get("duplicate", 0) + superseded["in_batch"]
 
         conn.execute(
             t.survey_batches.insert().values(
@@ -143,15 +155,17 @@ def load_survey(
         summary["superseded_earlier"] = superseded["earlier"]
     if status == "refused":
         summary["message"] = (
-            f"batch refused: {share:.1%} of rows quarantined, over the gate of "
+            f"batch refused: {share:.1%} of rows have faults, over the gate of "
             f"{policy.gates.max_quarantined_share:.0%}; fix the quarantined rows and load the corrected file"
         )
     return summary
 
 
-def _refused_rows(accepted: pd.DataFrame, batch: StandardBatch, share: float, policy: Policy) -> pd.DataFrame:
+def _refused_rows(
+    accepted: pd.DataFrame, batch: StandardBatch, share: float, policy: Policy, salt: str
+) -> pd.DataFrame:
     detail = (
-        f"batch_refused: {share:.1%} of the batch's rows were quarantined "
+        f"batch_refused: {share:.1%} of the batch's rows have faults "
         f"(gate {policy.gates.max_quarantined_share:.0%}); this row itself passed the checks"
     )
     return pd.DataFrame(
@@ -159,7 +173,7 @@ def _refused_rows(accepted: pd.DataFrame, batch: StandardBatch, share: float, po
             "source_row": accepted["source_row"],
             "reasons": "batch_refused",
             "details": detail,
-            "raw": batch.raw(accepted.index),
+            "raw": batch.quarantine_raw(accepted.index, salt),
         }
     )
 
@@ -171,6 +185,7 @@ def _settle_cross_batch_duplicates(  # noqa: ANN202
     period: Period,
     batch: StandardBatch,
     batch_id: str,
+    salt: str,
 ):
     """Compare with pairs already accepted in the period; the later submission wins."""
     none = (accepted, quarantined, None)
@@ -214,7 +229,7 @@ def _settle_cross_batch_duplicates(  # noqa: ANN202
             + ", row "
             + losers["old_row"].astype("str")
             + ")",
-            "raw": batch.raw(losers.index),
+            "raw": batch.quarantine_raw(losers.index, salt),
         }
     )
     winners = matched[~new_loses]

@@ -10,9 +10,9 @@ unit grid becomes one row with no unit (quarantined as `missing_unit`), so no ro
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import numpy as np
 import pandas as pd
 
 from bizenv.errors import BizenvError
@@ -132,7 +132,7 @@ def to_standard(table: RawTable, questionnaire: Questionnaire) -> StandardBatch:
     assert fmt is not None
     layout = read_layout(table, questionnaire)
     frame = table.frame
-    file_row = pd.Series(np.arange(table.first_row, table.first_row + len(frame)), index=frame.index)
+    file_row = pd.Series(frame.index, index=frame.index)
 
     def answered(column: str) -> pd.Series:
         return frame[column].mask(frame[column].str.strip().isin(NOT_SHOWN), "")
@@ -169,13 +169,13 @@ def to_standard(table: RawTable, questionnaire: Questionnaire) -> StandardBatch:
     long = pd.concat(parts, ignore_index=True)
     long = long.sort_values(["source_row", "_unit"], kind="stable", ignore_index=True)
 
-    def raw(index: pd.Index) -> pd.Series:
+    def raw(index: pd.Index, sanitise: Callable[[pd.DataFrame], pd.DataFrame]) -> pd.Series:
         """The respondent's own cells plus the cells of the one unit grid the row stands for."""
         pieces = []
         for unit, rows in long.loc[index].groupby("_unit", sort=False):
             columns = respondent_columns + list(layout.units.get(unit, {}).values())
             original = frame.loc[rows["_row"], columns].set_axis(rows.index)
-            pieces.append(rows_as_json(original))
+            pieces.append(rows_as_json(sanitise(original)))
         return pd.concat(pieces).reindex(index) if pieces else pd.Series([], dtype="str")
 
     standard_columns = [
@@ -197,5 +197,7 @@ def to_standard(table: RawTable, questionnaire: Questionnaire) -> StandardBatch:
         raw=raw,
         file_format=f"wenjuanxing-{table.file_format}",
         file_rows=len(frame),
+        key_column=layout.key,
+        comment_column=layout.comment,
         notes=notes,
     )

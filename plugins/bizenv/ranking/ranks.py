@@ -47,7 +47,8 @@ def composite(frame: pd.DataFrame, policy: Policy) -> pd.DataFrame:
 
 def rank_in_groups(frame: pd.DataFrame, by: list[str]) -> pd.Series:
     """Rank of `composite_score` among `ranked` rows of each group (min method: ties share)."""
-    ranked = frame["composite_score"].where(frame["ranked"])
+    # Rounded so that equal scores summed in a different order still tie.
+    ranked = frame["composite_score"].where(frame["ranked"]).round(9)
     ranks = ranked.groupby([frame[c] for c in by]).rank(method="min", ascending=False)
     return ranks.astype("Int64")
 

@@ -17,7 +17,8 @@ class _Strict(BaseModel):
 
 
 def _normalise_name(text: str) -> str:
-    return "".join(str(text).split())
+    """Names match whatever their spacing (half- or full-width) and letter case."""
+    return "".join(str(text).split()).casefold()
 
 
 class Group(_Strict):

@@ -16,7 +16,8 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 def make_engine(url: str | None = None) -> Engine:
     url = database_url(url)
     try:
-        engine = create_engine(url)
+        # Row values never appear in error messages: they may hold comments or hashes.
+        engine = create_engine(url, hide_parameters=True)
     except (ArgumentError, ImportError) as exc:
         raise BizenvError(f"cannot use database URL {url!r}: {exc}") from None
     if engine.dialect.name == "sqlite":

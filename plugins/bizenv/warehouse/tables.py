@@ -78,7 +78,7 @@ survey_responses = Table(
     Column("duration_seconds", Float),
     Column("enterprise_size", String(32)),
     Column("district", String(64)),
-    Column("industry", String(200)),
+    Column("industry", Text),
     Column("ownership", String(32)),
     Column("comment", Text),
     Index(None, "period", "unit_code"),

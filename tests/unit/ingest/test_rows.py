@@ -17,7 +17,7 @@ ALTERED = VALID[:-1] + ("0" if VALID[-1] != "0" else "1")
 
 
 def check(rows: list[dict], period: str = "2026H1"):  # noqa: ANN201
-    frame = pd.DataFrame(rows)
+    frame = pd.DataFrame(rows, index=pd.RangeIndex(2, 2 + len(rows)))
     table = RawTable(path="batch.csv", frame=frame, file_format="csv", encoding="utf-8", batch_id="x")
     return check_rows(
         canonical.to_standard(table, Q),
@@ -53,7 +53,14 @@ def test_each_bad_row_kind_is_quarantined_with_its_reason(override, reason):
     bad = result.quarantined.iloc[0]
     assert bad["reasons"] == reason
     assert bad["source_row"] == 3
-    assert json.loads(bad["raw"])["respondent_id"] == survey_row(respondent=2, **override)["respondent_id"]
+    kept = json.loads(bad["raw"])
+    original = survey_row(respondent=2, **override)
+    assert {k: v for k, v in kept.items() if k != "respondent_id"} == {
+        k: v for k, v in original.items() if k != "respondent_id"
+    }
+    # The identity is kept only as its salted hash, like everywhere else.
+    assert kept["respondent_id"] == ("" if not original["respondent_id"] else kept["respondent_id"])
+    assert original["respondent_id"] not in bad["raw"] or not original["respondent_id"]
     assert result.reason_counts == {reason: 1}
 
 

@@ -88,7 +88,8 @@ def test_quarantine_keeps_the_respondent_cells_and_only_that_units_grid(tmp_path
     bad = checked.quarantined.iloc[0]
     assert bad["reasons"] == "off_scale"
     raw = json.loads(bad["raw"])
-    assert raw["1、贵企业的统一社会信用代码"] == rows[0]["respondent_id"]
+    assert raw["1、贵企业的统一社会信用代码"].startswith("sha256:")  # never the code itself
+    assert rows[0]["respondent_id"] not in bad["raw"]
     grid_keys = [k for k in raw if "请您对" in k]
     assert len(grid_keys) == 10 and all("市中级人民法院" in k for k in grid_keys)
 

@@ -192,7 +192,7 @@ def upgrade() -> None:
         sa.Column("duration_seconds", sa.Float(), nullable=True),
         sa.Column("enterprise_size", sa.String(length=32), nullable=True),
         sa.Column("district", sa.String(length=64), nullable=True),
-        sa.Column("industry", sa.String(length=200), nullable=True),
+        sa.Column("industry", sa.Text(), nullable=True),
         sa.Column("ownership", sa.String(length=32), nullable=True),
         sa.Column("comment", sa.Text(), nullable=True),
         sa.ForeignKeyConstraint(
