@@ -174,3 +174,136 @@ def test_a_gbk_wenjuanxing_export_loads_with_per_unit_per_item_scores(
     assert ndrc["transparency_progress"] == ("(跳过)", None)
     customs = [score for unit, _, _, score in stored if unit == "customs"]
     assert sorted(customs) == [3.0] * 10 + [4.0] * 10
+
+
+def test_a_refused_batch_never_displaces_earlier_accepted_answers(engine, warehouse_url, tmp_path, capsys):
+    early = [survey_row(respondent=i, submitted_at="2026-05-01T08:00:00") for i in range(10)]
+    later = [survey_row(respondent=i, submitted_at="2026-05-09T08:00:00") for i in range(10)]
+    later += [survey_row(respondent=50 + i, unit="不存在的局") for i in range(5)]
+    run(
+        capsys,
+        "load-survey",
+        str(write_survey(tmp_path / "a.csv", early)),
+        "--period",
+        "2026H1",
+        "--db",
+        warehouse_url,
+    )
+    code, refused, _ = run(
+        capsys,
+        "load-survey",
+        str(write_survey(tmp_path / "b.csv", later)),
+        "--period",
+        "2026H1",
+        "--db",
+        warehouse_url,
+    )
+    assert code == 1 and refused["status"] == "refused"
+    assert count(engine, t.survey_responses) == 10
+
+
+def test_a_cumulative_re_export_is_accepted_and_adds_only_the_new_answers(
+    engine, warehouse_url, tmp_path, capsys
+):
+    first = [survey_row(respondent=i) for i in range(10)]
+    cumulative = first + [survey_row(respondent=100 + i) for i in range(5)]
+    run(
+        capsys,
+        "load-survey",
+        str(write_survey(tmp_path / "a.csv", first)),
+        "--period",
+        "2026H1",
+        "--db",
+        warehouse_url,
+    )
+    code, summary, _ = run(
+        capsys,
+        "load-survey",
+        str(write_survey(tmp_path / "c.csv", cumulative)),
+        "--period",
+        "2026H1",
+        "--db",
+        warehouse_url,
+    )
+    assert code == 0 and summary["status"] == "accepted"
+    assert (summary["accepted"], summary["quarantined"], summary["reasons"]) == (5, 10, {"duplicate": 10})
+    assert count(engine, t.survey_responses) == 15
+
+
+def test_the_same_file_cannot_be_loaded_for_a_second_period(engine, warehouse_url, two_unit_batch, capsys):
+    run(capsys, "load-survey", str(two_unit_batch), "--period", "2026H1", "--db", warehouse_url)
+    code, summary, err = run(
+        capsys, "load-survey", str(two_unit_batch), "--period", "2026H2", "--db", warehouse_url
+    )
+    assert code == 2 and "already loaded for period 2026H1" in err
+
+
+def test_long_free_text_and_odd_line_separators_load_on_every_database(
+    engine, warehouse_url, tmp_path, capsys
+):
+    rows = [survey_row(respondent=i) for i in range(9)]
+    rows[0]["industry"] = "制" * 500
+    rows.append(survey_row(respondent=99, unit="市教育局", comment="办事慢\u2028希望改进"))
+    code, summary, err = run(
+        capsys,
+        "load-survey",
+        str(write_survey(tmp_path / "s.csv", rows)),
+        "--period",
+        "2026H1",
+        "--db",
+        warehouse_url,
+    )
+    assert code == 0, err
+    assert (summary["accepted"], summary["quarantined"]) == (9, 1)
+
+
+def test_weighted_index_matches_raked_weights_computed_independently(engine, warehouse_url, tmp_path, capsys):
+    import numpy as np
+
+    rows = []
+    for i in range(60):
+        size = "小型" if i < 40 else "中型"
+        answer = "满意" if size == "小型" else "一般"
+        rows += [survey_row(respondent=i, unit="市发改委", answers=answer, enterprise_size=size)]
+    run(
+        capsys,
+        "load-survey",
+        str(write_survey(tmp_path / "s.csv", rows)),
+        "--period",
+        "2026H1",
+        "--db",
+        warehouse_url,
+    )
+    margins = tmp_path / "margins.csv"
+    margins.write_text(
+        "attribute,category,population\n企业规模,小型,500\n企业规模,中型,1500\n", encoding="utf-8"
+    )
+    out = tmp_path / "out"
+    code, summary, err = run(
+        capsys,
+        "evaluate",
+        "--period",
+        "2026H1",
+        "--margins",
+        str(margins),
+        "--out",
+        str(out),
+        "--db",
+        warehouse_url,
+    )
+    assert code == 0, err
+    assert summary["weighting"]["method"] == "raking" and summary["weighting"]["respondents"] == 60
+    # One attribute: raking is post-stratification. Small firms 40 → 500, medium 20 → 1500.
+    w = np.array([500 / 40] * 40 + [1500 / 20] * 20)
+    y = np.array([75.0] * 40 + [50.0] * 20)
+    mean = np.average(y, weights=w)
+    rankings = pd.read_csv(out / "rankings.csv").set_index("unit_code")
+    assert rankings.loc["ndrc", "satisfaction_index"] == pytest.approx(mean, abs=0.005)
+    n_eff = w.sum() ** 2 / (w**2).sum()
+    with engine.connect() as conn:
+        stored = conn.execute(
+            select(t.unit_scores.c.n_effective).where(
+                t.unit_scores.c.unit_code == "ndrc", t.unit_scores.c.dimension == "overall"
+            )
+        ).scalar_one()
+    assert stored == pytest.approx(n_eff)

@@ -7,35 +7,42 @@ import pandas as pd
 
 
 class Problems:
-    """Collects (reason, message) per row as boolean masks, then folds them per row."""
+    """Collects (reason, message) per row; a reason found in several columns of a row is one
+    reason with one message per column."""
 
     def __init__(self, index: pd.Index) -> None:
         self.index = index
-        self.found: list[tuple[str, pd.Series]] = []
+        self.found: dict[str, pd.Series] = {}
 
     def add(self, reason: str, mask: pd.Series, message: pd.Series | str) -> None:
         mask = mask.fillna(False).astype(bool)
-        if mask.any():
-            text = message if isinstance(message, pd.Series) else pd.Series(message, index=self.index)
-            self.found.append(
-                (reason, pd.Series(np.where(mask, reason + ": " + text, None), index=self.index))
-            )
+        if not mask.any():
+            return
+        text = message if isinstance(message, pd.Series) else pd.Series(message, index=self.index)
+        new = pd.Series(np.where(mask, reason + ": " + text.astype("str"), None), index=self.index, dtype=object)
+        if reason in self.found:
+            old = self.found[reason]
+            both = old.notna() & new.notna()
+            merged = old.where(old.notna(), new)
+            merged[both] = old[both] + " | " + new[both]
+            new = merged
+        self.found[reason] = new
 
     def any_mask(self) -> pd.Series:
         mask = pd.Series(False, index=self.index)
-        for _, messages in self.found:
+        for messages in self.found.values():
             mask |= messages.notna()
         return mask
 
     def fold(self) -> tuple[pd.Series, pd.Series, dict[str, int]]:
+        """`reasons` (kinds joined by ';'), `details` (messages joined by ' | ') and rows per kind."""
         reasons = pd.Series("", index=self.index, dtype="str")
         details = pd.Series("", index=self.index, dtype="str")
         counts: dict[str, int] = {}
-        for reason, messages in self.found:
+        for reason, messages in self.found.items():
             hit = messages.notna()
-            counts[reason] = counts.get(reason, 0) + int(hit.sum())
-            sep = np.where(reasons[hit] == "", "", ";")
-            reasons[hit] = reasons[hit] + sep + reason
+            counts[reason] = int(hit.sum())
+            reasons[hit] = reasons[hit] + np.where(reasons[hit] == "", "", ";") + reason
             details[hit] = details[hit] + np.where(details[hit] == "", "", " | ") + messages[hit]
         return reasons, details, counts
 

@@ -135,3 +135,30 @@ def test_header_not_matching_the_schema_names_the_column():
     message = str(info.value)
     assert "batch.csv" in message and "row 1" in message
     assert "missing column(s) 办理时限" in message and "unknown column(s) 办理时间" in message
+
+
+def test_times_with_and_without_offsets_mix_in_one_batch():
+    rows = [
+        survey_row(respondent=1, submitted_at="2026-05-10T10:00:00"),
+        survey_row(respondent=2, submitted_at="2026-05-10T10:00:00+08:00"),
+        survey_row(respondent=3, submitted_at="2026-05-10T02:00:00Z"),
+    ]
+    result = check(rows)
+    assert result.quarantined.empty
+    assert set(result.accepted["submitted_at"]) == {pd.Timestamp("2026-05-10 10:00:00")}
+
+
+@pytest.mark.parametrize("duration", ["inf", "1e400", "NaN秒"])
+def test_non_finite_durations_are_malformed(duration):
+    result = check([survey_row(duration_seconds=duration)])
+    assert result.quarantined["reasons"].tolist() == ["bad_duration"]
+
+
+def test_numbers_on_the_scale_are_read_however_written():
+    result = check([survey_row(answers=["5.00", "05", "4", "3.0", "1", "2", "5", "4", "3", "2"])])
+    assert result.accepted.iloc[0][[i.code for i in Q.items()]].tolist()[:4] == [5.0, 5.0, 4.0, 3.0]
+    assert check([survey_row(answers="4.5")]).quarantined["reasons"].tolist() == ["off_scale"]
+
+
+def test_unit_names_match_whatever_their_case():
+    assert check([survey_row(unit="NDRC")]).accepted["unit_code"].tolist() == ["ndrc"]
