@@ -39,7 +39,13 @@ Warehouse: `BIZENV_DATABASE_URL`, else the `bizenv_warehouse` connection, else S
             type="string",
             pattern=r"^(\d{4}H[12])?$",
             description="Half-year to evaluate, e.g. 2026H1; empty = from the logical date",
-        )
+        ),
+        "margins": Param(
+            "",
+            type="string",
+            description="Population margins CSV to rake weights to; empty = survey_schemas/margins/<period>.csv "
+            "if present, else equal weights",
+        ),
     },
 )
 def semiannual_evaluation():
@@ -69,14 +75,19 @@ def semiannual_evaluation():
             return require_period_inputs(make_engine(warehouse_url()), period)
 
     @task(outlets=[RANKINGS])
-    def evaluate(period: str, responses: int) -> dict:
+    def evaluate(period: str, responses: int, params=None) -> dict:  # noqa: ANN001
         from bizenv.airflow_support.runtime import fail_fast_on_bad_data, output_dir, warehouse_url
         from bizenv.evaluate import evaluate_period
         from bizenv.periods import Period
         from bizenv.warehouse.engine import make_engine
 
         with fail_fast_on_bad_data():
-            return evaluate_period(make_engine(warehouse_url()), period, output_dir(Period.parse(period)))
+            return evaluate_period(
+                make_engine(warehouse_url()),
+                period,
+                output_dir(Period.parse(period)),
+                margins=(params or {}).get("margins") or None,
+            )
 
     @task
     def publish_summary(summary: dict) -> str:

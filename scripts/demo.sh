@@ -9,6 +9,8 @@ DEMO=$ROOT/var/demo
 
 export BIZENV_DATABASE_URL="sqlite:///$DEMO/bizenv.sqlite"
 export BIZENV_OUTPUT_DIR="$DEMO/output"
+# One salt for every process of the demo (CLI and Airflow tasks alike), random per demo run.
+export BIZENV_SALT="${BIZENV_SALT:-demo-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')}"
 # shellcheck source=scripts/airflow-env.sh
 source "$ROOT/scripts/airflow-env.sh"
 export AIRFLOW__LOGGING__LOGGING_LEVEL=WARNING
@@ -18,10 +20,12 @@ rm -rf "$DEMO" && mkdir -p "$DEMO"
 echo "== demo data (35 units of Ezhou, 3000 enterprises, 2025H2 and 2026H1)"
 "$BIN/bizenv" demo-data --out "$DEMO/data" | tail -1
 "$BIN/bizenv" init-db | tail -1
-echo "== load-survey 2025H2 (CLI)"
+echo "== load-survey and load-metrics 2025H2, 2026H1 metrics (CLI)"
 "$BIN/bizenv" load-survey "$DEMO/data/survey_2025H2.csv" --period 2025H2 | tail -1
-echo "== evaluate 2025H2 (CLI)"
-"$BIN/bizenv" evaluate --period 2025H2 --out "$DEMO/output/2025H2" | tail -1
+"$BIN/bizenv" load-metrics "$DEMO/data/metrics_2025H2.csv" --period 2025H2 | tail -1
+"$BIN/bizenv" load-metrics "$DEMO/data/metrics_2026H1.csv" --period 2026H1 | tail -1
+echo "== evaluate 2025H2 (CLI, weights raked to the city's enterprises by size and district)"
+"$BIN/bizenv" evaluate --period 2025H2 --margins "$DEMO/data/margins_2025H2.csv" --out "$DEMO/output/2025H2" | tail -1
 
 echo "== Airflow metadata database ($AIRFLOW_HOME)"
 "$BIN/airflow" db migrate >"$DEMO/airflow-db-migrate.log" 2>&1 \
@@ -36,7 +40,8 @@ cp "$DEMO/data/survey_2026H1.csv" "$DEMO/data/survey_2026H1_wenjuanxing.csv" "$B
 "$BIN/bizenv" status | grep "^2026H1"
 echo "   archived: $(ls "$BIZENV_LANDING_DIR/archive/2026H1" | tr '\n' ' ')"
 echo "== airflow dags test semiannual_evaluation 2026-01-01 (evaluates 2026H1)"
-"$BIN/airflow" dags test semiannual_evaluation 2026-01-01 >"$DEMO/airflow-dags-test.log" 2>&1 \
+"$BIN/airflow" dags test semiannual_evaluation 2026-01-01 -c "{\"margins\": \"$DEMO/data/margins_2026H1.csv\"}" \
+  >"$DEMO/airflow-dags-test.log" 2>&1 \
   || { tail -40 "$DEMO/airflow-dags-test.log"; exit 1; }
 
 echo

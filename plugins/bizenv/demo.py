@@ -15,7 +15,7 @@ import pandas as pd
 from bizenv.ingest.canonical import expected_columns
 from bizenv.ingest.uscc import ALPHABET, WEIGHTS
 from bizenv.periods import Period
-from bizenv.schemas import load_questionnaire, load_registry
+from bizenv.schemas import load_indicators, load_questionnaire, load_registry
 
 DEMO_PERIODS = ("2025H2", "2026H1")
 SIZE_SHARES = {"大型": 0.04, "中型": 0.16, "小型": 0.45, "微型": 0.35}
@@ -170,6 +170,44 @@ def to_wenjuanxing(
     return wide
 
 
+# Enterprises of the city by size and district (the population the sample is raked to).
+POPULATION = {
+    "enterprise_size": {"大型": 260, "中型": 2100, "小型": 9800, "微型": 13840},
+    "district": {"鄂城区": 9100, "华容区": 5200, "梁子湖区": 2300, "葛店开发区": 6000, "临空经济区": 3400},
+}
+
+
+def metrics_frame(period: Period, seed: int) -> pd.DataFrame:
+    """Each responsible unit's value of each indicator, around the national benchmarks; units
+    keep their strengths from one period to the next, with some noise."""
+    catalogue = load_indicators()
+    units = {u.code: u.name for u in load_registry().units}
+    strength = np.random.default_rng(seed)
+    unit_strength = {code: strength.normal(0.3, 0.6) for code in sorted(units)}
+    rng = np.random.default_rng([seed, period.year, period.half, 1])
+    rows = []
+    for indicator in catalogue.indicators:
+        step = indicator.benchmarks.advanced - indicator.benchmarks.leading  # sign follows direction
+        for code in indicator.responsible:
+            goodness = unit_strength[code] + rng.normal(0, 0.5)
+            value = indicator.benchmarks.advanced - goodness * step
+            value = float(np.clip(value, indicator.bounds.min, indicator.bounds.max))
+            rows.append((units[code], indicator.code, f"{value:.1f}", "第三方评估机构核查"))
+    rows.append((units["tax"], "tax_refund_days", "5", "第三方评估机构核查"))  # not in the catalogue
+    return pd.DataFrame(rows, columns=["unit", "indicator", "value", "source"])
+
+
+def margins_frame() -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            (attribute, category, count)
+            for attribute, counts in POPULATION.items()
+            for category, count in counts.items()
+        ],
+        columns=["attribute", "category", "population"],
+    )
+
+
 def write_demo_data(out: Path, respondents: int = 3000, seed: int = 7) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     files: dict[str, dict] = {}
@@ -178,6 +216,11 @@ def write_demo_data(out: Path, respondents: int = 3000, seed: int = 7) -> dict:
         path = out / f"survey_{label}.csv"
         frame.to_csv(path, index=False, encoding="utf-8")
         files[label] = {"survey": str(path), "rows": len(frame)}
+        metrics_path = out / f"metrics_{label}.csv"
+        metrics_frame(Period.parse(label), seed).to_csv(metrics_path, index=False, encoding="utf-8")
+        margins_path = out / f"margins_{label}.csv"
+        margins_frame().to_csv(margins_path, index=False, encoding="utf-8")
+        files[label] |= {"metrics": str(metrics_path), "margins": str(margins_path)}
     # A second batch for the last period from other enterprises, exported by 问卷星 as Excel
     # on Chinese Windows writes it: wide, GB18030, dates as YYYY/M/D H:MM:SS.
     label = DEMO_PERIODS[-1]

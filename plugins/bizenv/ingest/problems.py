@@ -19,7 +19,9 @@ class Problems:
         if not mask.any():
             return
         text = message if isinstance(message, pd.Series) else pd.Series(message, index=self.index)
-        new = pd.Series(np.where(mask, reason + ": " + text.astype("str"), None), index=self.index, dtype=object)
+        new = pd.Series(
+            np.where(mask, reason + ": " + text.astype("str"), None), index=self.index, dtype=object
+        )
         if reason in self.found:
             old = self.found[reason]
             both = old.notna() & new.notna()

@@ -17,10 +17,17 @@ def ranking_digest(rankings_csv: Path | str, show: int = 3) -> str:
         for i, row in enumerate(picks.itertuples()):
             if len(units) > 2 * show and i == show:
                 lines.append("   ...")
+            satisfaction = (
+                f"satisfaction {row.satisfaction_index:.1f} [{row.satisfaction_ci_low:.1f}-{row.satisfaction_ci_high:.1f}]"
+                if pd.notna(row.satisfaction_index)
+                else "satisfaction -"
+            )
+            indicators = (
+                f"indicators {row.indicator_score:.1f}" if pd.notna(row.indicator_score) else "indicators -"
+            )
             lines.append(
-                f"  {int(row.rank):>3}  {row.unit_name:<14} {row.composite_score:6.2f}  "
-                f"(n={row.n_respondents}, 95% CI {row.satisfaction_ci_low:.1f}-{row.satisfaction_ci_high:.1f}, "
-                f"rank {int(row.rank_ci_low)}-{int(row.rank_ci_high)})"
+                f"  {int(row.rank):>3}  {row.unit_name}  composite {row.composite_score:.2f}  "
+                f"({satisfaction}, n={row.n_respondents}; {indicators}; rank {int(row.rank_ci_low)}-{int(row.rank_ci_high)})"
             )
     unranked = frame[frame["ranked"] != "true"]
     if not unranked.empty:
