@@ -52,9 +52,13 @@ def test_init_db_then_status(tmp_path, capsys):
     assert "no survey batches loaded yet" in capsys.readouterr().out
 
 
-def test_demo_data_writes_two_periods_and_a_wenjuanxing_export(tmp_path, capsys):
+def test_demo_data_writes_surveys_metrics_margins_and_a_wenjuanxing_export(tmp_path, capsys):
     assert main(["demo-data", "--out", str(tmp_path), "--respondents", "200", "--seed", "1"]) == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "margins_2025H2.csv",
+        "margins_2026H1.csv",
+        "metrics_2025H2.csv",
+        "metrics_2026H1.csv",
         "survey_2025H2.csv",
         "survey_2026H1.csv",
         "survey_2026H1_wenjuanxing.csv",
