@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, Engine, delete, select
+from sqlalchemy import Connection, Engine, case, delete, func, select
 
 from bizenv.config import schemas_dir
 from bizenv.errors import BizenvError
@@ -24,6 +24,7 @@ from bizenv.scoring.raking import rake, read_margins
 from bizenv.scoring.satisfaction import OVERALL, respondent_scores, unit_scores
 from bizenv.warehouse import tables as t
 from bizenv.warehouse.engine import require_migrated
+from bizenv.warehouse.reads import fetch_frame
 from bizenv.warehouse.writes import ensure_period, insert_frame, sync_units
 
 RANKINGS_COLUMNS = [
@@ -48,7 +49,8 @@ GROUP_BY = ["group_code", "level"]
 
 def read_period_responses(conn: Connection, period: Period, questionnaire: Questionnaire) -> pd.DataFrame:
     """Accepted responses of the period, one row per (respondent, unit): `respondent_hash`,
-    `unit_code`, `submitted_at`, the respondent attributes, and item scale points wide."""
+    `unit_code`, `submitted_at`, the respondent attributes, and item scale points wide (the
+    database pivots the items, so a million responses travel as a million rows, not ten)."""
     r, items, b = t.survey_responses, t.response_items, t.survey_batches
     usable = (
         select(b.c.batch_id)
@@ -57,21 +59,19 @@ def read_period_responses(conn: Connection, period: Period, questionnaire: Quest
         .where(b.c.schema_name == questionnaire.name)
     )
     attributes = [r.c[a.code] for a in questionnaire.respondent.attributes if a.code in r.c]
-    responses = pd.read_sql(
+    responses = fetch_frame(
+        conn,
         select(r.c.response_id, r.c.respondent_hash, r.c.unit_code, r.c.submitted_at, *attributes).where(
             r.c.batch_id.in_(usable)
         ),
-        conn,
-        index_col="response_id",
-    )
-    answers = pd.read_sql(
-        select(items.c.response_id, items.c.item_code, items.c.score)
-        .join(r, r.c.response_id == items.c.response_id)
-        .where(r.c.batch_id.in_(usable)),
-        conn,
-    )
-    wide = answers.pivot(index="response_id", columns="item_code", values="score")
+    ).set_index("response_id")
     codes = [item.code for item in questionnaire.items()]
+    pivot = select(
+        items.c.response_id,
+        *[func.max(case((items.c.item_code == code, items.c.score))).label(code) for code in codes],
+    ).where(items.c.response_id.in_(select(r.c.response_id).where(r.c.batch_id.in_(usable))))
+    wide = fetch_frame(conn, pivot.group_by(items.c.response_id)).set_index("response_id")
+    responses["submitted_at"] = pd.to_datetime(responses["submitted_at"])
     return responses.join(wide.reindex(columns=codes)).astype({c: float for c in codes})
 
 

@@ -33,11 +33,48 @@ def frame_records(frame: pd.DataFrame) -> list[dict]:
     return [dict(zip(columns, row, strict=True)) for row in zip(*converted.values(), strict=True)]
 
 
+def _bulk_columns(frame: pd.DataFrame, dialect: str) -> pd.DataFrame:
+    """Values as the bulk paths want them: timestamps as text in the format SQLAlchemy itself
+    writes, booleans as the dialect spells them, missing as None."""
+    out = {}
+    for column in frame.columns:
+        series = frame[column]
+        if pd.api.types.is_datetime64_any_dtype(series):
+            series = series.dt.strftime("%Y-%m-%d %H:%M:%S.%f").astype(object)
+        elif pd.api.types.is_bool_dtype(series):
+            series = series.map(
+                {True: "true", False: "false"} if dialect == "postgresql" else {True: 1, False: 0}
+            )
+        else:
+            series = series.astype(object)
+        out[column] = series.where(frame[column].notna(), None)
+    return pd.DataFrame(out, index=frame.index)
+
+
 def insert_frame(conn: Connection, table: Table, frame: pd.DataFrame) -> int:
-    for start in range(0, len(frame), CHUNK):
-        records = frame_records(frame.iloc[start : start + CHUNK])
-        if records:
-            conn.execute(table.insert(), records)
+    """Bulk insert inside the caller's transaction: COPY on PostgreSQL, the driver's executemany
+    on SQLite (both skip per-row statement compilation), SQLAlchemy's executemany elsewhere."""
+    if frame.empty:
+        return 0
+    dialect = conn.dialect.name
+    columns = list(frame.columns)
+    if dialect == "postgresql":
+        data = _bulk_columns(frame, dialect)
+        names = ", ".join(f'"{c}"' for c in columns)
+        cursor = conn.connection.cursor()
+        statement = f"COPY \"{table.name}\" ({names}) FROM STDIN (FORMAT csv, NULL '\\N')"
+        with cursor.copy(statement) as copy:
+            for start in range(0, len(data), CHUNK):
+                copy.write(data.iloc[start : start + CHUNK].to_csv(index=False, header=False, na_rep="\\N"))
+    elif dialect == "sqlite":
+        data = _bulk_columns(frame, dialect)
+        sql = f'INSERT INTO "{table.name}" ({", ".join(columns)}) VALUES ({", ".join("?" * len(columns))})'
+        cursor = conn.connection.cursor()
+        for start in range(0, len(data), CHUNK):
+            cursor.executemany(sql, data.iloc[start : start + CHUNK].itertuples(index=False, name=None))
+    else:
+        for start in range(0, len(frame), CHUNK):
+            conn.execute(table.insert(), frame_records(frame.iloc[start : start + CHUNK]))
     return len(frame)
 
 
