@@ -29,7 +29,7 @@ from bizenv.ingest.privacy import hash_identities, mask_personal_numbers
 from bizenv.ingest.problems import Problems, quote
 from bizenv.ingest.uscc import valid_uscc
 from bizenv.periods import Period
-from bizenv.schemas.models import Questionnaire, Registry
+from bizenv.schemas.models import QualityRules, Questionnaire, Registry
 
 REASONS = (
     "missing_respondent_key",
@@ -85,6 +85,11 @@ class CheckedRows:
     accepted: pd.DataFrame
     quarantined: pd.DataFrame
     reason_counts: dict[str, int] = field(default_factory=dict)
+    # Survey-quality findings that only warn: {"rule", "count", "message"}.
+    warnings: list[dict] = field(default_factory=list)
+    # Every input row parsed, for the Great Expectations suite (None where blank): key, unit_code,
+    # submitted_at, duration_seconds, the attributes, and each item's answer (numbers normalised).
+    parsed: pd.DataFrame | None = None
 
 
 _OFFSET = r"(?:Z|[+-]\d{2}:?\d{2})$"
@@ -142,6 +147,7 @@ def check_rows(
     questionnaire: Questionnaire,
     salt: str,
     fieldwork_grace_days: int,
+    quality: QualityRules | None = None,
 ) -> CheckedRows:
     """Apply every row rule of the schema; no row is dropped, each ends in one of two frames."""
     std = batch.frame
@@ -213,6 +219,20 @@ def check_rows(
             f"{attribute.column}=" + quote(value) + f" is not one of {'/'.join(attribute.values)}",
         )
 
+    warnings = (
+        apply_quality_rules(
+            problems,
+            quality,
+            key=key.str.upper(),
+            unit=unit_code,
+            duration=duration,
+            scores=scores,
+            top_point=questionnaire.scale.points,
+        )
+        if quality is not None
+        else []
+    )
+
     # Within the batch a (respondent, unit) pair counts once: the latest valid submission wins.
     valid = ~problems.any_mask()
     pairs = pd.DataFrame(
@@ -253,7 +273,102 @@ def check_rows(
         }
     )
     accepted = accepted.join(std[item_codes][ok].add_prefix("answer__")).join(scores[ok])
-    return CheckedRows(accepted=accepted, quarantined=quarantined, reason_counts=counts)
+
+    def blank_to_none(series: pd.Series) -> pd.Series:
+        text = series.astype("str").str.strip()
+        return text.astype(object).where(text != "", None)
+
+    answers = {}
+    for code in item_codes:
+        text = std[code].astype("str").str.strip()
+        number = pd.to_numeric(text, errors="coerce")
+        whole = number.notna() & (number == np.floor(number))
+        answers[code] = blank_to_none(text.where(~whole, number.where(whole).astype("Int64").astype("str")))
+    parsed = pd.DataFrame(
+        {
+            "respondent_key": blank_to_none(key),
+            "unit_code": unit_code,
+            "submitted_at": submitted,
+            "duration_seconds": duration,
+            **{a.code: blank_to_none(std[a.code]) for a in questionnaire.respondent.attributes},
+            **answers,
+        }
+    )
+    return CheckedRows(
+        accepted=accepted, quarantined=quarantined, reason_counts=counts, warnings=warnings, parsed=parsed
+    )
+
+
+def apply_quality_rules(
+    problems: Problems,
+    rules: QualityRules,
+    *,
+    key: pd.Series,
+    unit: pd.Series,
+    duration: pd.Series,
+    scores: pd.DataFrame,
+    top_point: int,
+) -> list[dict]:
+    """Survey-quality rules of the validation file: each either quarantines rows or warns."""
+    warnings: list[dict] = []
+
+    def act(rule: str, action: str, mask: pd.Series, message: pd.Series | str, summary: str) -> None:
+        count = int(mask.fillna(False).sum())
+        if not count:
+            return
+        if action == "quarantine":
+            problems.add(rule, mask, message)
+        else:
+            warnings.append({"rule": rule, "count": count, "message": summary})
+
+    by_respondent = duration.where(duration >= 0).groupby(key).first()
+    median = by_respondent.median()
+    if pd.notna(median) and median > 0:
+        limit = rules.speeder.share_of_median * median
+        fast = (duration >= 0) & (duration < limit)
+        act(
+            "speeder",
+            rules.speeder.action,
+            fast,
+            "completed in " + duration.map("{:.0f}".format) + f" s, under {limit:.0f} s "
+            f"({rules.speeder.share_of_median:.0%} of the batch median {median:.0f} s)",
+            f"{int(fast.sum())} row(s) completed in under {limit:.0f} s",
+        )
+
+    units_per_respondent = unit.groupby(key).transform("nunique")
+    many = units_per_respondent > rules.too_many_units.max_units
+    act(
+        "too_many_units",
+        rules.too_many_units.action,
+        many,
+        "the respondent rated " + units_per_respondent.astype("str") + f" units in this batch "
+        f"(more than {rules.too_many_units.max_units} is implausible)",
+        f"{int(many.sum())} row(s) from respondents rating more than {rules.too_many_units.max_units} units",
+    )
+
+    answered = scores.notna().sum(axis=1)
+    flat = (answered >= rules.straight_lining.min_items) & (scores.min(axis=1) == scores.max(axis=1))
+    act(
+        "straight_lining",
+        rules.straight_lining.action,
+        flat,
+        "the same answer to all " + answered.astype("str") + " answered items",
+        f"{int(flat.sum())} row(s) give the same answer to every one of at least "
+        f"{rules.straight_lining.min_items} items",
+    )
+
+    top = int((scores == float(top_point)).sum().sum())
+    total = int(scores.notna().sum().sum())
+    if total and top / total >= rules.top_box_batch.max_top_box_share:
+        warnings.append(
+            {
+                "rule": "top_box_batch",
+                "count": top,
+                "message": f"{top / total:.1%} of the batch's answers are the top answer "
+                f"(warning at {rules.top_box_batch.max_top_box_share:.0%}): check how the survey was run",
+            }
+        )
+    return warnings
 
 
 def rows_as_json(frame: pd.DataFrame) -> pd.Series:

@@ -19,8 +19,11 @@ from bizenv.ingest import canonical, wenjuanxing
 from bizenv.ingest.reading import RawTable, read_table
 from bizenv.ingest.rows import StandardBatch, check_rows, rows_as_json
 from bizenv.periods import Period
-from bizenv.schemas import load_policy, load_questionnaire, load_registry
-from bizenv.schemas.models import Policy, Questionnaire
+from bizenv.schemas import load_policy, load_questionnaire, load_registry, load_validation
+from bizenv.schemas.models import Questionnaire
+from bizenv.validate import results as validation
+from bizenv.validate.gx_runner import run_suite
+from bizenv.validate.suites import survey_specs
 from bizenv.warehouse import tables as t
 from bizenv.warehouse.engine import require_migrated
 from bizenv.warehouse.writes import ensure_period, insert_frame, lock_for_write, next_ids, sync_units
@@ -80,8 +83,15 @@ def load_survey(
         questionnaire=questionnaire,
         salt=salt,
         fieldwork_grace_days=policy.fieldwork_grace_days,
+        quality=load_validation().survey.quality_rules,
     )
     accepted, quarantined = checked.accepted, checked.quarantined
+    outcomes = run_suite(
+        f"survey_batch_{table.batch_id[:12]}",
+        checked.parsed,
+        survey_specs(questionnaire, load_validation(), period_, policy.fieldwork_grace_days),
+    )
+    critical = validation.critical_failures(outcomes)
     reasons = dict(checked.reason_counts)
     rows_in = len(batch.frame)
     superseded = None
@@ -89,7 +99,13 @@ def load_survey(
     # re-export of a survey is not refused for the rows it repeats.
     faulty = int((quarantined["reasons"] != "duplicate").sum())
     share = faulty / rows_in
-    status = "refused" if share > policy.gates.max_quarantined_share else "accepted"
+    refusals = []
+    if share > policy.gates.max_quarantined_share:
+        refusals.append(
+            f"{share:.1%} of rows have faults, over the gate of {policy.gates.max_quarantined_share:.0%}"
+        )
+    refusals += [f"critical expectation failed: {line}" for line in critical]
+    status = "refused" if refusals else "accepted"
 
     with engine.begin() as conn:
         lock_for_write(conn, t.survey_responses, t.quarantined_rows, t.survey_batches)
@@ -97,7 +113,7 @@ def load_survey(
         sync_units(conn, registry)
         if status == "refused":
             # Nothing of a refused batch is used, nor may it displace earlier accepted answers.
-            quarantined = pd.concat([quarantined, _refused_rows(accepted, batch, share, policy, salt)])
+            quarantined = pd.concat([quarantined, _refused_rows(accepted, batch, refusals, salt)])
             accepted = accepted.iloc[0:0]
         else:
             accepted, quarantined, superseded = _settle_cross_batch_duplicates(
@@ -122,6 +138,14 @@ def load_survey(
             )
         )
         _write_accepted(conn, accepted, questionnaire, period_, table.batch_id)
+        validation.store(
+            conn,
+            batch_id=table.batch_id,
+            period=period_.label,
+            suite="survey_batch",
+            outcomes=outcomes,
+            warnings=checked.warnings,
+        )
         insert_frame(
             conn,
             t.quarantined_rows,
@@ -149,25 +173,29 @@ def load_survey(
         "status": status,
         "reasons": dict(sorted(reasons.items())),
     }
+    summary["validation"] = {
+        "expectations": len(outcomes),
+        "failed": sum(not o.success for o in outcomes),
+        "critical_failed": critical,
+        "warnings": validation.warnings_of(outcomes) + [w["message"] for w in checked.warnings],
+    }
+    if table.blank_rows:
+        batch.notes.append(f"{table.blank_rows} blank row(s) skipped")
     if batch.notes:
         summary["notes"] = batch.notes
     if superseded and superseded["earlier"]:
         summary["superseded_earlier"] = superseded["earlier"]
     if status == "refused":
         summary["message"] = (
-            f"batch refused: {share:.1%} of rows have faults, over the gate of "
-            f"{policy.gates.max_quarantined_share:.0%}; fix the quarantined rows and load the corrected file"
+            f"batch refused: {'; '.join(refusals)}; fix the quarantined rows and load the corrected file"
         )
     return summary
 
 
 def _refused_rows(
-    accepted: pd.DataFrame, batch: StandardBatch, share: float, policy: Policy, salt: str
+    accepted: pd.DataFrame, batch: StandardBatch, refusals: list[str], salt: str
 ) -> pd.DataFrame:
-    detail = (
-        f"batch_refused: {share:.1%} of the batch's rows have faults "
-        f"(gate {policy.gates.max_quarantined_share:.0%}); this row itself passed the checks"
-    )
+    detail = f"batch_refused: {'; '.join(refusals)}; this row itself passed the checks"
     return pd.DataFrame(
         {
             "source_row": accepted["source_row"],

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ValidationError
 
 from bizenv.config import schemas_dir
 from bizenv.errors import SchemaError
-from bizenv.schemas.models import IndicatorCatalogue, Policy, Questionnaire, Registry
+from bizenv.schemas.models import IndicatorCatalogue, Policy, Questionnaire, Registry, ValidationConfig
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -87,3 +87,7 @@ def load_indicators(path: Path | None = None) -> IndicatorCatalogue:
     if problems:
         raise SchemaError(str(file), problems)
     return catalogue
+
+
+def load_validation(path: Path | None = None) -> ValidationConfig:
+    return _load_cached(path or schemas_dir() / "validation.yaml", ValidationConfig)

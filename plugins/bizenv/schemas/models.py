@@ -300,6 +300,98 @@ class IndicatorCatalogue(_Strict):
         return {i.code: i for i in self.indicators}
 
 
+# --- validation -----------------------------------------------------------------------------
+
+
+class ExpectationRule(_Strict):
+    critical: bool
+    mostly: float = Field(gt=0, le=1)
+
+
+class Speeder(_Strict):
+    action: Literal["quarantine", "warn"]
+    share_of_median: float = Field(gt=0, lt=1)
+
+
+class StraightLining(_Strict):
+    action: Literal["quarantine", "warn"]
+    min_items: int = Field(ge=2)
+
+
+class TooManyUnits(_Strict):
+    action: Literal["quarantine", "warn"]
+    max_units: int = Field(ge=1)
+
+
+class TopBoxBatch(_Strict):
+    action: Literal["warn"]
+    max_top_box_share: float = Field(gt=0, le=1)
+
+
+class QualityRules(_Strict):
+    speeder: Speeder
+    straight_lining: StraightLining
+    too_many_units: TooManyUnits
+    top_box_batch: TopBoxBatch
+
+
+SURVEY_EXPECTATIONS = {
+    "respondent_key_present", "credit_code_shape", "unit_in_registry", "submitted_in_period",
+    "answers_on_scale", "attributes_allowed", "duration_not_negative", "respondent_unit_unique",
+}  # fmt: skip
+METRICS_EXPECTATIONS = {"unit_in_registry", "indicator_known", "value_in_bounds", "unit_indicator_unique"}
+PERIOD_EXPECTATIONS = {
+    "respondent_unit_unique", "scores_on_scale", "unit_in_registry", "submitted_in_period", "attributes_allowed",
+}  # fmt: skip
+
+
+def _exactly(names: set[str], rules: dict[str, ExpectationRule], where: str) -> None:
+    missing, unknown = sorted(names - set(rules)), sorted(set(rules) - names)
+    if missing or unknown:
+        raise ValueError(f"{where}: missing {missing}, unknown {unknown}")
+
+
+class SurveyValidation(_Strict):
+    expectations: dict[str, ExpectationRule]
+    quality_rules: QualityRules
+
+    @model_validator(mode="after")
+    def _known(self) -> SurveyValidation:
+        _exactly(SURVEY_EXPECTATIONS, self.expectations, "expectations")
+        return self
+
+
+class MetricsValidation(_Strict):
+    expectations: dict[str, ExpectationRule]
+
+    @model_validator(mode="after")
+    def _known(self) -> MetricsValidation:
+        _exactly(METRICS_EXPECTATIONS, self.expectations, "expectations")
+        return self
+
+
+class PeriodValidation(_Strict):
+    expectations: dict[str, ExpectationRule]
+
+    @model_validator(mode="after")
+    def _known(self) -> PeriodValidation:
+        _exactly(PERIOD_EXPECTATIONS, self.expectations, "expectations")
+        return self
+
+
+class Reliability(_Strict):
+    alpha_warning_below: float = Field(gt=0, lt=1)
+    confidence_level: float = Field(gt=0.5, lt=1)
+
+
+class ValidationConfig(_Strict):
+    version: int
+    survey: SurveyValidation
+    metrics: MetricsValidation
+    period: PeriodValidation
+    reliability: Reliability
+
+
 # --- policy --------------------------------------------------------------------------------
 
 

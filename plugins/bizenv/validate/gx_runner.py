@@ -1,0 +1,126 @@
+"""Run a generated expectation suite with Great Expectations, in-process and offline.
+
+Great Expectations is imported here only (it takes ~10 s), inside the function that needs it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+SAMPLE_SIZE = 5
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One expectation of a suite: the rule it implements (a key of validation.yaml), whether it
+    is critical, and the Great Expectations class name with its arguments."""
+
+    rule: str
+    critical: bool
+    expectation: str
+    kwargs: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    rule: str
+    critical: bool
+    expectation: str
+    column: str | None
+    success: bool
+    element_count: int
+    unexpected_count: int
+    unexpected_sample: list
+
+    def as_row(self) -> dict:
+        return {
+            "expectation": f"{self.rule}:{self.expectation}",
+            "column_name": self.column,
+            "success": self.success,
+            "unexpected_count": self.unexpected_count,
+            "unexpected_sample": json.dumps(self.unexpected_sample, ensure_ascii=False, default=str),
+        }
+
+
+def _gx():  # noqa: ANN202
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    import great_expectations as gx
+
+    return gx
+
+
+def run_suite(
+    suite_name: str, frame: pd.DataFrame, specs: list[Spec], docs_dir: Path | None = None
+) -> list[Outcome]:
+    """Validate `frame` against `specs`; with `docs_dir`, Data Docs (HTML) are written there."""
+    gx = _gx()
+    import great_expectations.expectations as gxe
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    actions = []
+    if docs_dir is not None:
+        docs_dir.mkdir(parents=True, exist_ok=True)
+        context.add_data_docs_site(
+            site_name="bizenv",
+            site_config={
+                "class_name": "SiteBuilder",
+                "store_backend": {
+                    "class_name": "TupleFilesystemStoreBackend",
+                    "base_directory": str(docs_dir.resolve()),
+                },
+                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            },
+        )
+        actions.append(gx.checkpoint.UpdateDataDocsAction(name="data_docs", site_names=["bizenv"]))
+    batch = context.data_sources.add_pandas(suite_name).add_dataframe_asset("batch")
+    definition = batch.add_batch_definition_whole_dataframe("whole")
+    expectations = [
+        getattr(gxe, spec.expectation)(**spec.kwargs, meta={"rule": spec.rule, "critical": spec.critical})
+        for spec in specs
+    ]
+    suite = context.suites.add(gx.ExpectationSuite(name=suite_name, expectations=expectations))
+    validation = context.validation_definitions.add(
+        gx.ValidationDefinition(name=suite_name, data=definition, suite=suite)
+    )
+    checkpoint = context.checkpoints.add(
+        gx.Checkpoint(
+            name=suite_name,
+            validation_definitions=[validation],
+            actions=actions,
+            result_format={"result_format": "SUMMARY", "partial_unexpected_count": SAMPLE_SIZE},
+        )
+    )
+    result = checkpoint.run(batch_parameters={"dataframe": frame})
+    outcomes = []
+    for run in result.run_results.values():
+        for item in run.results:
+            config = item.expectation_config
+            details = item.result or {}
+            column = config.kwargs.get("column") or ",".join(config.kwargs.get("column_list") or []) or None
+            outcomes.append(
+                Outcome(
+                    rule=config.meta["rule"],
+                    critical=bool(config.meta["critical"]),
+                    expectation=config.type,
+                    column=column,
+                    success=bool(item.success),
+                    element_count=int(details.get("element_count") or 0),
+                    unexpected_count=int(details.get("unexpected_count") or 0),
+                    unexpected_sample=list(details.get("partial_unexpected_list") or [])[:SAMPLE_SIZE],
+                )
+            )
+    return outcomes
+
+
+def docs_index(docs_dir: Path) -> Path:
+    return docs_dir / "index.html"
