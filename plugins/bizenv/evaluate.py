@@ -13,15 +13,19 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, case, delete, func, select
 
 from bizenv.config import schemas_dir
-from bizenv.errors import BizenvError
+from bizenv.errors import BizenvError, GateRefused
 from bizenv.flags.rules import period_flags
 from bizenv.indicators.frontier import city_levels, frontier_scores, unit_indicator_scores
 from bizenv.periods import Period
 from bizenv.ranking.ranks import composite, rank_in_groups, rank_intervals
-from bizenv.schemas import load_indicators, load_policy, load_questionnaire, load_registry
+from bizenv.schemas import load_indicators, load_policy, load_questionnaire, load_registry, load_validation
 from bizenv.schemas.models import Policy, Questionnaire, Registry
 from bizenv.scoring.raking import rake, read_margins
 from bizenv.scoring.satisfaction import OVERALL, respondent_scores, unit_scores
+from bizenv.validate import results as validation
+from bizenv.validate.gx_runner import docs_index, run_suite
+from bizenv.validate.reliability import questionnaire_reliability
+from bizenv.validate.suites import period_specs
 from bizenv.warehouse import tables as t
 from bizenv.warehouse.engine import require_migrated
 from bizenv.warehouse.reads import fetch_frame
@@ -198,6 +202,26 @@ def evaluate_period(
             f"no accepted survey responses and no department metrics for period {period_}: load a batch first"
         )
 
+    checks = load_validation()
+    outcomes = []
+    if not responses.empty:
+        outcomes = run_suite(
+            f"period_{period_.label}",
+            responses.reset_index(drop=True),
+            period_specs(questionnaire, registry, checks, period_, policy.fieldwork_grace_days),
+            docs_dir=out_dir / "data_docs" if out_dir is not None else None,
+        )
+    critical = validation.critical_failures(outcomes)
+    if critical:
+        with engine.begin() as conn:
+            validation.store(conn, batch_id=None, period=period_.label, suite="period", outcomes=outcomes)
+        raise GateRefused(
+            f"period {period_.label} failed critical expectations, nothing was scored: {'; '.join(critical)}"
+        )
+    reliability = questionnaire_reliability(
+        responses, questionnaire, checks.reliability.confidence_level, checks.reliability.alpha_warning_below
+    )
+
     weights, weighting = respondent_weights(responses, questionnaire, margins_path(period_, margins))
     scored = respondent_scores(responses.assign(weight=weights), questionnaire)
     scores = unit_scores(scored, questionnaire, policy.confidence_level)
@@ -222,8 +246,17 @@ def evaluate_period(
     with engine.begin() as conn:
         ensure_period(conn, period_)
         sync_units(conn, registry)
-        for table in (t.unit_scores, t.rankings, t.flags, t.indicator_scores, t.city_indicators):
+        for table in (
+            t.unit_scores,
+            t.rankings,
+            t.flags,
+            t.indicator_scores,
+            t.city_indicators,
+            t.reliability,
+        ):
             conn.execute(delete(table).where(table.c.period == period_.label))
+        validation.store(conn, batch_id=None, period=period_.label, suite="period", outcomes=outcomes)
+        insert_frame(conn, t.reliability, reliability.assign(period=period_.label))
         insert_frame(conn, t.unit_scores, scores.assign(period=period_.label))
         insert_frame(conn, t.rankings, rankings[[c.name for c in t.rankings.columns]])
         insert_frame(
@@ -245,6 +278,20 @@ def evaluate_period(
             "ranked": int(rankings["ranked"].sum()),
             "excluded_incomplete": int((~scored["complete"]).sum()),
             "weighting": weighting,
+            "validation": {
+                "expectations": len(outcomes),
+                "failed": sum(not o.success for o in outcomes),
+                "warnings": validation.warnings_of(outcomes),
+            },
+            "reliability": {
+                row.scope: None if pd.isna(row.alpha) else round(row.alpha, 3)
+                for row in reliability.itertuples()
+            },
+            "reliability_warnings": [
+                f"{row.scope}: Cronbach's alpha {row.alpha:.2f} is under {checks.reliability.alpha_warning_below}"
+                for row in reliability.itertuples()
+                if row.warning
+            ],
             "indicators": city_summary,
             "composite_basis": {
                 k: int(v) for k, v in rankings["composite_basis"].value_counts().sort_index().items()
@@ -254,6 +301,11 @@ def evaluate_period(
         }
         if out_dir is not None:
             summary["outputs"] = write_outputs(rankings, flags, out_dir, policy)
+            summary["outputs"]["quarantine"] = str(
+                write_quarantine(conn, period_, out_dir / "quarantine.csv")
+            )
+            if outcomes:
+                summary["outputs"]["data_docs"] = str(docs_index(out_dir / "data_docs"))
         conn.execute(
             t.pipeline_runs.insert().values(
                 period=period_.label,
@@ -273,6 +325,27 @@ def _usable_out_dir(out_dir: Path) -> Path:
     except OSError as exc:
         raise BizenvError(f"cannot write outputs there: {exc.strerror}", file=str(out_dir)) from None
     return out_dir
+
+
+def write_quarantine(conn: Connection, period: Period, path: Path) -> Path:
+    """Every quarantined row of the period's batches, for evaluators: which file, which row, why,
+    and the original values (identities hashed)."""
+    q, surveys, metrics = t.quarantined_rows, t.survey_batches, t.metric_batches
+    rows = fetch_frame(
+        conn,
+        select(q.c.batch_id, q.c.source_row, q.c.reasons, q.c.details, q.c.raw)
+        .where(q.c.period == period.label)
+        .order_by(q.c.batch_id, q.c.source_row, q.c.id),
+    )
+    names = dict(conn.execute(select(surveys.c.batch_id, surveys.c.file_name)).all())
+    names |= dict(conn.execute(select(metrics.c.batch_id, metrics.c.file_name)).all())
+    report = rows.assign(file=rows["batch_id"].map(names)).rename(
+        columns={"source_row": "file_row", "raw": "original_values"}
+    )
+    report[["file", "batch_id", "file_row", "reasons", "details", "original_values"]].to_csv(
+        path, index=False, encoding="utf-8-sig"
+    )
+    return path
 
 
 def rankings_csv_frame(rankings: pd.DataFrame, policy: Policy) -> pd.DataFrame:

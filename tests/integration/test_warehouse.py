@@ -19,6 +19,9 @@ CORE_TABLES = {
     "rankings",
     "flags",
     "pipeline_runs",
+    "indicator_scores",
+    "city_indicators",
+    "reliability",
 }
 
 
@@ -35,6 +38,6 @@ def test_migrations_match_the_table_definitions(engine):
 def test_migrate_is_idempotent(engine):
     before = current_revision(engine)
     migrate(engine)
-    assert current_revision(engine) == before == "0002"
+    assert current_revision(engine) == before == "0003"
     with engine.connect() as conn:
         assert conn.execute(select(t.units)).all() == []

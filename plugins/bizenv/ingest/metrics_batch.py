@@ -19,7 +19,10 @@ from bizenv.ingest.problems import Problems, quote
 from bizenv.ingest.reading import RawTable, read_table
 from bizenv.ingest.rows import rows_as_json
 from bizenv.periods import Period
-from bizenv.schemas import load_indicators, load_policy, load_registry
+from bizenv.schemas import load_indicators, load_policy, load_registry, load_validation
+from bizenv.validate import results as validation
+from bizenv.validate.gx_runner import run_suite
+from bizenv.validate.suites import metrics_specs
 from bizenv.warehouse import tables as t
 from bizenv.warehouse.engine import require_migrated
 from bizenv.warehouse.writes import ensure_period, insert_frame, lock_for_write, sync_units
@@ -34,7 +37,7 @@ def parse_value(text: pd.Series) -> pd.Series:
     return pd.to_numeric(cleaned, errors="coerce")
 
 
-def check_metric_rows(table: RawTable) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, int]]:
+def check_metric_rows(table: RawTable) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, int], pd.DataFrame]:
     frame = table.frame
     missing = [c for c in REQUIRED if c not in frame.columns]
     unknown = [c for c in frame.columns if c not in REQUIRED + OPTIONAL]
@@ -129,7 +132,14 @@ def check_metric_rows(table: RawTable) -> tuple[pd.DataFrame, pd.DataFrame, dict
             "source": frame["source"][~bad].replace("", None) if "source" in frame else None,
         }
     )
-    return accepted, quarantined, counts
+    parsed = pd.DataFrame(
+        {
+            "unit_code": unit_code.astype(object).where(unit_code.notna(), None),
+            "indicator": indicator,
+            "value": value,
+        }
+    )
+    return accepted, quarantined, counts, parsed
 
 
 def load_metrics(engine: Engine, path: Path | str, period: str) -> dict:
@@ -150,18 +160,25 @@ def load_metrics(engine: Engine, path: Path | str, period: str) -> dict:
             "duplicate_batch": True, "status": existing["status"], "reasons": {},
             "message": f"batch already loaded at {existing['loaded_at']}; nothing changed",
         }  # fmt: skip
-    accepted, quarantined, reasons = check_metric_rows(table)
+    accepted, quarantined, reasons, parsed = check_metric_rows(table)
+    outcomes = run_suite(
+        f"metrics_batch_{table.batch_id[:12]}", parsed, metrics_specs(load_indicators(), load_validation())
+    )
     rows_in = len(table.frame)
-    status = "accepted"
-    share = len(quarantined) / rows_in
+    share = int((quarantined["reasons"] != "duplicate").sum()) / rows_in
+    refusals = []
     if share > policy.gates.max_quarantined_share:
-        status = "refused"
+        refusals.append(
+            f"{share:.1%} of rows have faults, over the gate of {policy.gates.max_quarantined_share:.0%}"
+        )
+    refusals += [f"critical expectation failed: {line}" for line in validation.critical_failures(outcomes)]
+    status = "refused" if refusals else "accepted"
+    if refusals:
         refused = pd.DataFrame(
             {
                 "source_row": accepted["source_row"],
                 "reasons": "batch_refused",
-                "details": f"batch_refused: {share:.1%} of the batch's rows were quarantined "
-                f"(gate {policy.gates.max_quarantined_share:.0%}); this row itself passed the checks",
+                "details": f"batch_refused: {'; '.join(refusals)}; this row itself passed the checks",
                 "raw": rows_as_json(table.frame.loc[accepted.index]),
             }
         )
@@ -193,17 +210,25 @@ def load_metrics(engine: Engine, path: Path | str, period: str) -> dict:
                 ["batch_id", "period", "source_row", "reasons", "details", "raw"]
             ],
         )
+        validation.store(
+            conn, batch_id=table.batch_id, period=period_.label, suite="metrics_batch", outcomes=outcomes
+        )
     summary = {
         "batch_id": table.batch_id, "file": str(table.path), "period": period_.label, "rows_in": rows_in,
         "accepted": len(accepted), "quarantined": len(quarantined), "duplicate_batch": False,
         "status": status, "reasons": dict(sorted(reasons.items())),
     }  # fmt: skip
+    summary["validation"] = {
+        "expectations": len(outcomes),
+        "failed": sum(not o.success for o in outcomes),
+        "critical_failed": validation.critical_failures(outcomes),
+        "warnings": validation.warnings_of(outcomes),
+    }
     if superseded:
         summary["superseded_earlier"] = superseded
     if status == "refused":
         summary["message"] = (
-            f"batch refused: {share:.1%} of rows quarantined, over the gate of "
-            f"{policy.gates.max_quarantined_share:.0%}; fix the quarantined rows and load the corrected file"
+            f"batch refused: {'; '.join(refusals)}; fix the quarantined rows and load the corrected file"
         )
     return summary
 

@@ -52,6 +52,8 @@ def survey_specs(
             {
                 "column_list": ["respondent_key", "unit_code"],
                 "mostly": rules["respondent_unit_unique"].mostly,
+                # a missing key or unit is the business of the expectations above
+                "ignore_row_if": "any_value_is_missing",
             },
         ),
     ]

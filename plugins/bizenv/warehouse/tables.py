@@ -212,6 +212,20 @@ city_indicators = Table(
     Column("level", String(16), nullable=False),
 )
 
+reliability = Table(
+    "reliability",
+    metadata,
+    Column("period", String(8), primary_key=True),
+    # "overall" or a dimension code of the questionnaire
+    Column("scope", String(64), primary_key=True),
+    Column("n", Integer, nullable=False),
+    Column("k", Integer, nullable=False),
+    Column("alpha", Float),
+    Column("ci_low", Float),
+    Column("ci_high", Float),
+    Column("warning", Boolean, nullable=False),
+)
+
 flags = Table(
     "flags",
     metadata,
