@@ -16,9 +16,12 @@ run's data interval starts on the first day of the period it evaluates. To re-ru
 with the logical date of its first day (`2026-01-01` → 2026H1) or set the `period` param.
 
 Tasks: resolve the period → bring the warehouse schema up to date → check the period has
-accepted survey responses → score, rank and flag (replaces the period's derived rows in one
-transaction) → log the top and bottom of each group. Outputs: `rankings.csv` and `flags.csv`
-under `$BIZENV_OUTPUT_DIR/<period>/` (default `var/output/<period>/`).
+accepted survey responses → validate all of them with the period's Great Expectations suite (a
+failed critical expectation fails this task, with the reasons in its log, and nothing is scored)
+→ score, rank and flag (replaces the period's derived rows in one transaction) → log the top and
+bottom of each group. Outputs under `$BIZENV_OUTPUT_DIR/<period>/` (default
+`var/output/<period>/`): `rankings.csv`, `flags.csv`, `quarantine.csv` and Great Expectations'
+Data Docs in `data_docs/index.html`.
 
 Warehouse: `BIZENV_DATABASE_URL`, else the `bizenv_warehouse` connection, else SQLite under `var/`.
 """
@@ -74,8 +77,19 @@ def semiannual_evaluation():
         with fail_fast_on_bad_data():
             return require_period_inputs(make_engine(warehouse_url()), period)
 
+    @task
+    def validate_period(period: str, responses: int) -> dict:
+        from bizenv.airflow_support.runtime import fail_fast_on_bad_data, output_dir, warehouse_url
+        from bizenv.evaluate import validate_period
+        from bizenv.periods import Period
+        from bizenv.warehouse.engine import make_engine
+
+        with fail_fast_on_bad_data():
+            docs = output_dir(Period.parse(period)) / "data_docs"
+            return validate_period(make_engine(warehouse_url()), period, docs)
+
     @task(outlets=[RANKINGS])
-    def evaluate(period: str, responses: int, params=None) -> dict:  # noqa: ANN001
+    def evaluate(period: str, validation: dict, params=None) -> dict:  # noqa: ANN001
         from bizenv.airflow_support.runtime import fail_fast_on_bad_data, output_dir, warehouse_url
         from bizenv.evaluate import evaluate_period
         from bizenv.periods import Period
@@ -87,6 +101,7 @@ def semiannual_evaluation():
                 period,
                 output_dir(Period.parse(period)),
                 margins=(params or {}).get("margins") or None,
+                validated=True,
             )
 
     @task
@@ -98,7 +113,7 @@ def semiannual_evaluation():
 
     period = resolve_period()
     responses = check_inputs(period, prepare_warehouse())
-    publish_summary(evaluate(period, responses))
+    publish_summary(evaluate(period, validate_period(period, responses)))
 
 
 semiannual_evaluation()

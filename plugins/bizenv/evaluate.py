@@ -86,6 +86,49 @@ def read_period_metrics(conn: Connection, period: Period) -> pd.DataFrame:
     )
 
 
+def validate_responses(
+    engine: Engine, responses: pd.DataFrame, period: Period, docs_dir: Path | None = None
+) -> list:
+    """Run the period suite over the accepted responses, store the outcomes, refuse on a failed
+    critical expectation (`GateRefused`, exit 1)."""
+    if responses.empty:
+        return []
+    questionnaire, registry, policy = load_questionnaire(), load_registry(), load_policy()
+    outcomes = run_suite(
+        f"period_{period.label}",
+        responses.reset_index(drop=True),
+        period_specs(questionnaire, registry, load_validation(), period, policy.fieldwork_grace_days),
+        docs_dir=docs_dir,
+    )
+    critical = validation.critical_failures(outcomes)
+    if critical:
+        with engine.begin() as conn:
+            validation.store(conn, batch_id=None, period=period.label, suite="period", outcomes=outcomes)
+        raise GateRefused(
+            f"period {period.label} failed critical expectations, nothing was scored: {'; '.join(critical)}"
+        )
+    return outcomes
+
+
+def validate_period(engine: Engine, period: str, docs_dir: Path | None = None) -> dict:
+    """The period's accepted responses against the period suite (the DAG's validation task)."""
+    require_migrated(engine)
+    period_ = Period.parse(period)
+    with engine.connect() as conn:
+        responses = read_period_responses(conn, period_, load_questionnaire())
+    outcomes = validate_responses(engine, responses, period_, docs_dir)
+    with engine.begin() as conn:
+        validation.store(conn, batch_id=None, period=period_.label, suite="period", outcomes=outcomes)
+    return {
+        "period": period_.label,
+        "responses": len(responses),
+        "expectations": len(outcomes),
+        "failed": sum(not o.success for o in outcomes),
+        "warnings": validation.warnings_of(outcomes),
+        "data_docs": str(docs_index(docs_dir)) if docs_dir is not None and outcomes else None,
+    }
+
+
 def margins_path(period: Period, explicit: Path | str | None) -> Path | None:
     """--margins FILE, else survey_schemas/margins/<period>.csv if it exists, else no raking."""
     if explicit:
@@ -182,8 +225,12 @@ def evaluate_period(
     out_dir: Path | str | None = None,
     schema: str = "enterprise_satisfaction_v1",
     margins: Path | str | None = None,
+    validated: bool = False,
 ) -> dict:
-    """Score, rank and flag `period`; replace its derived rows in one transaction."""
+    """Score, rank and flag `period`; replace its derived rows in one transaction.
+
+    The period's responses are validated first (a failed critical expectation refuses the run)
+    unless `validated` says `validate_period` already did so."""
     require_migrated(engine)
     period_ = Period.parse(period)
     questionnaire = load_questionnaire(schema)
@@ -204,19 +251,9 @@ def evaluate_period(
 
     checks = load_validation()
     outcomes = []
-    if not responses.empty:
-        outcomes = run_suite(
-            f"period_{period_.label}",
-            responses.reset_index(drop=True),
-            period_specs(questionnaire, registry, checks, period_, policy.fieldwork_grace_days),
-            docs_dir=out_dir / "data_docs" if out_dir is not None else None,
-        )
-    critical = validation.critical_failures(outcomes)
-    if critical:
-        with engine.begin() as conn:
-            validation.store(conn, batch_id=None, period=period_.label, suite="period", outcomes=outcomes)
-        raise GateRefused(
-            f"period {period_.label} failed critical expectations, nothing was scored: {'; '.join(critical)}"
+    if not validated:
+        outcomes = validate_responses(
+            engine, responses, period_, docs_dir=out_dir / "data_docs" if out_dir is not None else None
         )
     reliability = questionnaire_reliability(
         responses, questionnaire, checks.reliability.confidence_level, checks.reliability.alpha_warning_below
@@ -255,7 +292,8 @@ def evaluate_period(
             t.reliability,
         ):
             conn.execute(delete(table).where(table.c.period == period_.label))
-        validation.store(conn, batch_id=None, period=period_.label, suite="period", outcomes=outcomes)
+        if outcomes:
+            validation.store(conn, batch_id=None, period=period_.label, suite="period", outcomes=outcomes)
         insert_frame(conn, t.reliability, reliability.assign(period=period_.label))
         insert_frame(conn, t.unit_scores, scores.assign(period=period_.label))
         insert_frame(conn, t.rankings, rankings[[c.name for c in t.rankings.columns]])
@@ -282,7 +320,9 @@ def evaluate_period(
                 "expectations": len(outcomes),
                 "failed": sum(not o.success for o in outcomes),
                 "warnings": validation.warnings_of(outcomes),
-            },
+            }
+            if not validated
+            else "validated before",
             "reliability": {
                 row.scope: None if pd.isna(row.alpha) else round(row.alpha, 3)
                 for row in reliability.itertuples()
@@ -304,7 +344,7 @@ def evaluate_period(
             summary["outputs"]["quarantine"] = str(
                 write_quarantine(conn, period_, out_dir / "quarantine.csv")
             )
-            if outcomes:
+            if (out_dir / "data_docs").is_dir():
                 summary["outputs"]["data_docs"] = str(docs_index(out_dir / "data_docs"))
         conn.execute(
             t.pipeline_runs.insert().values(
