@@ -14,6 +14,7 @@ from sqlalchemy import Connection, Engine, case, delete, func, select
 
 from bizenv.config import schemas_dir
 from bizenv.errors import BizenvError, GateRefused
+from bizenv.flags.history import later_periods, read_history, stored_rankings
 from bizenv.flags.rules import period_flags
 from bizenv.indicators.frontier import city_levels, frontier_scores, unit_indicator_scores
 from bizenv.periods import Period
@@ -209,6 +210,28 @@ def build_rankings(
     return frame.sort_values(["group_code", "level", "rank", "unit_code"], ignore_index=True)
 
 
+def _named(flags: pd.DataFrame, registry: Registry, period: Period) -> pd.DataFrame:
+    names = {u.code: u.name for u in registry.units}
+    return flags.assign(unit_name=flags["unit_code"].map(names), period=period.label)
+
+
+def rederive_later_flags(conn: Connection, period: Period, registry: Registry, policy: Policy) -> list[str]:
+    """Later periods' flags look back at this one: re-derive them, in order, in this transaction."""
+    depth = max(policy.flags.consecutive_periods - 1, 1)
+    done = []
+    for later in later_periods(conn, period):
+        rankings = stored_rankings(conn, [later.label])
+        flags = _named(
+            period_flags(rankings, read_history(conn, later, depth), later, policy), registry, later
+        )
+        conn.execute(delete(t.flags).where(t.flags.c.period == later.label))
+        insert_frame(
+            conn, t.flags, flags.assign(policy_version=policy.version)[[c.name for c in t.flags.columns]]
+        )
+        done.append(later.label)
+    return done
+
+
 def _unit_table(registry: Registry) -> pd.DataFrame:
     return pd.DataFrame(
         [
@@ -277,8 +300,10 @@ def evaluate_period(
 
     rankings = build_rankings(_unit_table(registry), overall, per_unit, period_, policy)
     rankings["weighting"] = weighting["method"]
-    flags = period_flags(rankings, policy).merge(rankings[["unit_code", "unit_name"]], on="unit_code")
-    flags["period"] = period_.label
+    depth = max(policy.flags.consecutive_periods - 1, 1)
+    with engine.connect() as conn:
+        history = read_history(conn, period_, depth)
+    flags = _named(period_flags(rankings, history, period_, policy), registry, period_)
 
     with engine.begin() as conn:
         ensure_period(conn, period_)
@@ -339,6 +364,13 @@ def evaluate_period(
             "flags": {k: int(v) for k, v in flags["flag"].value_counts().sort_index().items()},
             "policy_version": policy.version,
         }
+        rederived = rederive_later_flags(conn, period_, registry, policy)
+        if rederived:
+            summary["rederived_later_periods"] = rederived
+            summary["stale_outputs"] = (
+                f"flags of {', '.join(rederived)} were re-derived in the warehouse; "
+                "re-run evaluate for those periods to refresh their files"
+            )
         if out_dir is not None:
             summary["outputs"] = write_outputs(rankings, flags, out_dir, policy)
             summary["outputs"]["quarantine"] = str(

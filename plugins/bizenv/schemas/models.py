@@ -416,6 +416,11 @@ class FlagRules(_Strict):
     top_n: int = Field(ge=1)
     min_group_size: int = Field(ge=1)
     consecutive_periods: int = Field(ge=2)
+    funnel_limit: float = Field(gt=0.5, lt=1)
+    funnel_warning: float = Field(gt=0.5, lt=1)
+    funnel_winsor: float = Field(ge=0, lt=0.5)
+    change_test_level: float = Field(gt=0, lt=0.5)
+    most_improved_n: int = Field(ge=0)
 
 
 class IndicatorTargets(_Strict):

@@ -9,7 +9,8 @@ from sqlalchemy.sql import Select
 
 def fetch_frame(conn: Connection, statement: Select) -> pd.DataFrame:
     """Columns named as the statement's; values as the driver returns them."""
-    compiled = statement.compile(dialect=conn.dialect)
+    # render_postcompile expands `IN (...)` lists into plain parameters the driver understands.
+    compiled = statement.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
     parameters = compiled.params
     if compiled.positiontup is not None:  # positional paramstyles (sqlite's "?")
         parameters = tuple(parameters[name] for name in compiled.positiontup)

@@ -1,52 +1,179 @@
-import pandas as pd
+"""Flag rules on hand-built periods and histories."""
 
-from bizenv.flags.rules import bottom_n, insufficient_sample
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from bizenv.flags.rules import (
+    bottom_n,
+    funnel_limits,
+    insufficient_sample,
+    most_improved,
+    period_flags,
+    repeated_bottom_n,
+    significant_decline,
+    significantly_low,
+    top_n,
+)
+from bizenv.periods import Period
 from bizenv.schemas import load_policy
 
 POLICY = load_policy()
+P = Period.parse("2026H1")
 
 
-def group(scores, n_respondents=100, group_code="government") -> pd.DataFrame:  # noqa: ANN001
+def group(scores, n_respondents=100, se=1.0, group_code="government", period="2026H1") -> pd.DataFrame:  # noqa: ANN001
+    k = len(scores)
     frame = pd.DataFrame(
         {
-            "unit_code": [f"u{i:02d}" for i in range(len(scores))],
+            "period": period,
+            "unit_code": [f"u{i:02d}" for i in range(k)],
             "group_code": group_code,
             "level": "department",
             "composite_score": scores,
+            "satisfaction_index": scores,
+            "satisfaction_se": se,
             "n_respondents": n_respondents,
         }
     )
+    frame["satisfaction_ci_low"] = frame["satisfaction_index"] - 1.96 * frame["satisfaction_se"]
+    frame["satisfaction_ci_high"] = frame["satisfaction_index"] + 1.96 * frame["satisfaction_se"]
     frame["ranked"] = frame["n_respondents"] >= POLICY.min_respondents
     frame["rank"] = frame["composite_score"].where(frame["ranked"]).rank(method="min", ascending=False)
+    frame["rank_ci_low"] = frame["rank"]
+    frame["rank_ci_high"] = frame["rank"]
     frame["group_ranked"] = frame["ranked"].sum()
     return frame
 
 
-def test_bottom_five_of_a_group_are_flagged_with_rank_and_score():
-    frame = group([90.0 - i for i in range(12)])
-    flags = bottom_n(frame, POLICY)
-    assert sorted(flags["unit_code"]) == ["u07", "u08", "u09", "u10", "u11"]
-    reason = flags.set_index("unit_code").loc["u11", "reason"]
-    assert "12家参评单位中排名第12" in reason and "79.0" in reason
+def history_of(frame: pd.DataFrame, period: str, flagged: set[str]) -> pd.DataFrame:
+    past = frame.assign(period=period)
+    past["flags"] = [frozenset({"BOTTOM_N"}) if u in flagged else frozenset() for u in past["unit_code"]]
+    return past
 
 
-def test_ties_at_the_boundary_are_all_included_and_the_reason_says_so():
-    exactly_five = bottom_n(group([90.0, 89, 88, 87, 86, 85, 84, 60, 60, 60, 60, 60]), POLICY)
-    assert len(exactly_five) == 5
-    assert not any("并列" in r for r in exactly_five["reason"])
-    tied6 = group([90.0, 89, 88, 87, 86, 85, 60, 60, 60, 60, 60, 60])
-    flags6 = bottom_n(tied6, POLICY)
-    assert len(flags6) == 6
-    assert all("并列" in r for r in flags6["reason"])
+TWELVE = [90.0 - i for i in range(12)]  # u07..u11 are the bottom five
 
 
-def test_small_groups_get_no_bottom_n_flag():
-    assert bottom_n(group([80.0, 70.0, 60.0], group_code="utility"), POLICY).empty
+def test_bottom_five_are_flagged_with_rank_group_size_and_scores():
+    flags = bottom_n(group(TWELVE), POLICY).set_index("unit_code")
+    assert sorted(flags.index) == ["u07", "u08", "u09", "u10", "u11"]
+    assert (
+        "在本组12家参评单位中排名第12(综合得分79.0,满意度指数79.0(95%置信区间77.0–81.0))"
+        in flags.loc["u11", "reason"]
+    )
+    assert flags.loc["u11", "reason_en"].startswith("ranked 12 of 12 in its group (composite 79.0")
 
 
-def test_unranked_units_get_insufficient_sample_not_bottom_n():
-    frame = group([90.0 - i for i in range(12)], n_respondents=[100] * 11 + [12])
+def test_a_tie_at_the_boundary_includes_every_tied_unit_and_says_so():
+    flags = bottom_n(group([90.0, 89, 88, 87, 86, 85, 60, 60, 60, 60, 60, 60]), POLICY)
+    assert len(flags) == 6
+    assert all("后5名共6家" in r for r in flags["reason"])
+
+
+def test_a_bottom_unit_whose_rank_interval_reaches_the_middle_is_told_it_is_uncertain():
+    frame = group(TWELVE)
+    frame.loc[frame["unit_code"] == "u07", "rank_ci_low"] = 5
+    flags = bottom_n(frame, POLICY).set_index("unit_code")
+    assert "位次在统计上不确定" in flags.loc["u07", "reason"]
+    assert "statistically uncertain" not in flags.loc["u08", "reason_en"]
+
+
+def test_small_groups_and_unranked_units_get_no_bottom_flag():
+    assert bottom_n(group([80.0, 70.0, 60.0]), POLICY).empty
+    frame = group(TWELVE, n_respondents=[100] * 11 + [12])
     assert "u11" not in set(bottom_n(frame, POLICY)["unit_code"])
-    flags = insufficient_sample(frame, POLICY)
+    assert insufficient_sample(frame, POLICY)["unit_code"].tolist() == ["u11"]
+
+
+def test_bottom_twice_in_a_row_triggers_accountability_naming_both_ranks():
+    now = group(TWELVE)
+    history = history_of(group(TWELVE), "2025H2", {"u07", "u08", "u09", "u10", "u11"})
+    flags, notes = repeated_bottom_n(now, bottom_n(now, POLICY), history, P, POLICY)
+    assert sorted(flags["unit_code"]) == ["u07", "u08", "u09", "u10", "u11"] and notes == {}
+    reason = flags.set_index("unit_code").loc["u11", "reason"]
+    assert reason == "连续2期位列本组后5名(2025H2第12名/共12家;2026H1第12名/共12家),按规定启动问责"
+
+
+def test_not_bottom_last_time_means_no_accountability():
+    now = group(TWELVE)
+    history = history_of(group(TWELVE[::-1]), "2025H2", set())
+    flags, notes = repeated_bottom_n(now, bottom_n(now, POLICY), history, P, POLICY)
+    assert flags.empty and notes == {}
+
+
+def test_an_unranked_period_breaks_the_run_and_the_bottom_reason_says_so():
+    now = group(TWELVE)
+    before = group(TWELVE, n_respondents=[100] * 11 + [10])  # u11 under the minimum sample then
+    history = history_of(before, "2025H2", {"u07", "u08", "u09", "u10"})
+    flags = period_flags(now, history, P, POLICY)
+    u11 = flags[flags["unit_code"] == "u11"].set_index("flag")
+    assert "REPEATED_BOTTOM_N" not in u11.index
+    assert "2025H2未参与排名(或未评价),连续2期后5名的计数中断" in u11.loc["BOTTOM_N", "reason"]
+    assert set(flags.loc[flags["flag"] == "REPEATED_BOTTOM_N", "unit_code"]) == {"u07", "u08", "u09", "u10"}
+
+
+def test_a_unit_that_joined_the_group_this_period_has_no_history_to_repeat():
+    now = group(TWELVE)
+    history = history_of(group(TWELVE[:11]), "2025H2", {"u06", "u07", "u08", "u09", "u10"})
+    flags, notes = repeated_bottom_n(now, bottom_n(now, POLICY), history, P, POLICY)
+    assert "u11" not in set(flags["unit_code"]) and "u11" in notes
+
+
+def test_three_consecutive_periods_need_two_earlier_bottoms():
+    policy = POLICY.model_copy(update={"flags": POLICY.flags.model_copy(update={"consecutive_periods": 3})})
+    now = group(TWELVE)
+    bottoms = {"u07", "u08", "u09", "u10", "u11"}
+    only_last = history_of(group(TWELVE), "2025H2", bottoms)
+    assert repeated_bottom_n(now, bottom_n(now, policy), only_last, P, policy)[0].empty
+    both = pd.concat([only_last, history_of(group(TWELVE), "2025H1", {"u11"})])
+    flags, _ = repeated_bottom_n(now, bottom_n(now, policy), both, P, policy)
     assert flags["unit_code"].tolist() == ["u11"]
-    assert "12家" in flags["reason"].iloc[0] and "30家" in flags["reason"].iloc[0]
+    assert "2025H1第12名/共12家;2025H2第12名/共12家;2026H1第12名/共12家" in flags["reason"].iloc[0]
+
+
+def test_funnel_limits_by_hand_without_over_dispersion():
+    scores = [75.0, 75.2, 74.8, 75.1, 74.9, 75.0, 75.3, 74.7, 75.0, 75.0, 74.9, 66.0]
+    frame = group(scores, se=2.0)
+    limits = funnel_limits(frame, POLICY).set_index("unit_code")
+    target = np.mean(scores)  # equal n: the respondent-weighted mean is the plain mean
+    z = (np.array(scores) - target) / 2.0
+    low, high = np.quantile(z, [0.1, 0.9])
+    phi = np.mean(np.clip(z, low, high) ** 2)
+    assert phi < 1
+    assert limits["phi"].iloc[0] == pytest.approx(phi)
+    assert limits.loc["u11", "limit_low"] == pytest.approx(target - stats.norm.ppf(0.999) * 2.0)
+    assert limits.loc["u11", "warning_low"] == pytest.approx(target - 1.959964 * 2.0, abs=1e-5)
+    assert significantly_low(frame, POLICY)["unit_code"].tolist() == ["u11"]
+
+
+def test_over_dispersion_widens_the_funnel():
+    rng = np.random.default_rng(4)
+    scores = list(75 + rng.normal(0, 5, 11)) + [62.0]
+    tight = group(scores, se=1.0)
+    limits = funnel_limits(tight, POLICY)
+    assert limits["phi"].iloc[0] > 1
+    inflated = limits["target"].iloc[0] - stats.norm.ppf(0.999) * np.sqrt(limits["phi"].iloc[0])
+    assert limits["limit_low"].iloc[0] == pytest.approx(inflated)
+    flagged = significantly_low(tight, POLICY)
+    assert all("过度离散" in r for r in flagged["reason"])
+
+
+def test_a_decline_is_flagged_only_when_sampling_noise_cannot_explain_it():
+    now = group([75.0, 78.5] + TWELVE[2:], se=1.0)
+    before = history_of(group([80.0, 80.0] + TWELVE[2:], se=1.0), "2025H2", set())
+    flags = significant_decline(now, before, P, POLICY).set_index("unit_code")
+    # u00: −5 with SE √2 → z −3.54, p 0.0004; u01: −1.5 → z −1.06, p 0.29
+    assert list(flags.index) == ["u00"]
+    assert "满意度指数由2025H2的80.0降至75.0,下降5.0(标准误1.4,p=0.000" in flags.loc["u00", "reason"]
+
+
+def test_top_n_and_the_most_improved_unit_are_recognised():
+    assert sorted(top_n(group(TWELVE), POLICY)["unit_code"]) == ["u00", "u01", "u02", "u03", "u04"]
+    now = group(TWELVE, se=0.5)
+    past = [s - 0.2 for s in TWELVE]
+    past[5], past[8] = TWELVE[5] - 6, TWELVE[8] - 3
+    improved = most_improved(now, history_of(group(past, se=0.5), "2025H2", set()), P, POLICY)
+    assert improved["unit_code"].tolist() == ["u05"]
+    assert "提升6.0" in improved["reason"].iloc[0]
