@@ -19,6 +19,7 @@ from bizenv.flags.rules import period_flags
 from bizenv.indicators.frontier import city_levels, frontier_scores, unit_indicator_scores
 from bizenv.periods import Period
 from bizenv.ranking.ranks import composite, rank_in_groups, rank_intervals
+from bizenv.report.publication import write_html, write_workbook
 from bizenv.schemas import load_indicators, load_policy, load_questionnaire, load_registry, load_validation
 from bizenv.schemas.models import Policy, Questionnaire, Registry
 from bizenv.scoring.raking import rake, read_margins
@@ -372,12 +373,43 @@ def evaluate_period(
                 "re-run evaluate for those periods to refresh their files"
             )
         if out_dir is not None:
-            summary["outputs"] = write_outputs(rankings, flags, out_dir, policy)
-            summary["outputs"]["quarantine"] = str(
-                write_quarantine(conn, period_, out_dir / "quarantine.csv")
+            quarantine = period_quarantine(conn, period_)
+            outputs = write_outputs(rankings, flags, out_dir, policy)
+            quarantine.to_csv(out_dir / "quarantine.csv", index=False, encoding="utf-8-sig")
+            outputs["quarantine"] = str(out_dir / "quarantine.csv")
+            docs = docs_index(out_dir / "data_docs")
+            if docs.exists():
+                outputs["data_docs"] = str(docs)
+            summary["outputs"] = outputs
+            outputs["report_html"] = str(
+                write_html(
+                    out_dir / "report.html",
+                    period=period_.label,
+                    rankings=rankings,
+                    flags=flags,
+                    scores=scores,
+                    reliability=reliability,
+                    quarantine=quarantine,
+                    summary=summary,
+                    questionnaire=questionnaire,
+                    registry=registry,
+                    policy=policy,
+                    data_docs="data_docs/index.html" if docs.exists() else None,
+                )
             )
-            if (out_dir / "data_docs").is_dir():
-                summary["outputs"]["data_docs"] = str(docs_index(out_dir / "data_docs"))
+            outputs["report_xlsx"] = str(
+                write_workbook(
+                    out_dir / "report.xlsx",
+                    rankings_csv=rankings_csv_frame(rankings, policy),
+                    flags=flags,
+                    scores=scores,
+                    indicator_rows=indicator_rows,
+                    reliability=reliability,
+                    quarantine=quarantine,
+                    questionnaire=questionnaire,
+                    policy=policy,
+                )
+            )
         conn.execute(
             t.pipeline_runs.insert().values(
                 period=period_.label,
@@ -399,7 +431,7 @@ def _usable_out_dir(out_dir: Path) -> Path:
     return out_dir
 
 
-def write_quarantine(conn: Connection, period: Period, path: Path) -> Path:
+def period_quarantine(conn: Connection, period: Period) -> pd.DataFrame:
     """Every quarantined row of the period's batches, for evaluators: which file, which row, why,
     and the original values (identities hashed)."""
     q, surveys, metrics = t.quarantined_rows, t.survey_batches, t.metric_batches
@@ -414,10 +446,7 @@ def write_quarantine(conn: Connection, period: Period, path: Path) -> Path:
     report = rows.assign(file=rows["batch_id"].map(names)).rename(
         columns={"source_row": "file_row", "raw": "original_values"}
     )
-    report[["file", "batch_id", "file_row", "reasons", "details", "original_values"]].to_csv(
-        path, index=False, encoding="utf-8-sig"
-    )
-    return path
+    return report[["file", "batch_id", "file_row", "reasons", "details", "original_values"]]
 
 
 def rankings_csv_frame(rankings: pd.DataFrame, policy: Policy) -> pd.DataFrame:

@@ -1,0 +1,178 @@
+"""report.html and report.xlsx for staff: rankings, flags with reasons, weak dimensions,
+reliability and data quality. Figures resting on fewer respondents than the suppression
+threshold are not published."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import pandas as pd
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from bizenv.schemas.models import Policy, Questionnaire, Registry
+
+ACCOUNTABILITY = [
+    "REPEATED_BOTTOM_N",
+    "BOTTOM_N",
+    "SIGNIFICANTLY_LOW",
+    "SIGNIFICANT_DECLINE",
+    "INSUFFICIENT_SAMPLE",
+]
+RECOGNITION = ["TOP_N", "MOST_IMPROVED"]
+
+
+def _fmt(value: float, digits: int = 1) -> str:
+    return "—" if pd.isna(value) else f"{value:.{digits}f}"
+
+
+def dimension_table(scores: pd.DataFrame, questionnaire: Questionnaire, policy: Policy) -> pd.DataFrame:
+    """Units × dimensions (0-100), suppressed under the threshold; `weakest` names the lowest."""
+    dims = scores[scores["dimension"] != "overall"]
+    wide = dims.pivot(index="unit_code", columns="dimension", values="score")
+    counts = dims.groupby("unit_code")["n_respondents"].max()
+    wide = wide.where(counts.reindex(wide.index) >= policy.suppression_min)
+    order = [d.code for d in questionnaire.dimensions]
+    wide = wide.reindex(columns=order)
+    labels = {d.code: d.label for d in questionnaire.dimensions}
+    shown = wide[order].notna().any(axis=1)
+    weakest = pd.Series(pd.NA, index=wide.index, dtype=object)
+    weakest[shown] = wide.loc[shown, order].idxmin(axis=1).map(labels)
+    wide["weakest"] = weakest
+    return wide
+
+
+def _groups(
+    rankings: pd.DataFrame, flags: pd.DataFrame, weakest: pd.Series, registry: Registry, policy: Policy
+) -> list:
+    by_unit = flags.groupby("unit_code")["flag"].agg(list)
+    groups = []
+    for (group, level), frame in rankings.groupby(["group_code", "level"], sort=True):
+        rows = []
+        for r in frame.sort_values(
+            ["ranked", "rank", "unit_code"], ascending=[False, True, True]
+        ).itertuples():
+            shown = r.n_respondents >= policy.suppression_min
+            rows.append(
+                {
+                    "ranked": r.ranked,
+                    "rank_text": str(int(r.rank)) if r.ranked else "—",
+                    "unit_name": r.unit_name,
+                    "n_respondents": r.n_respondents,
+                    "satisfaction_text": (
+                        f"{r.satisfaction_index:.1f} ({r.satisfaction_ci_low:.1f}–{r.satisfaction_ci_high:.1f})"
+                        if shown and pd.notna(r.satisfaction_index)
+                        else "—"
+                    ),
+                    "indicator_text": _fmt(r.indicator_score),
+                    "composite_text": _fmt(r.composite_score, 2),
+                    "rank_interval": f"{int(r.rank_ci_low)}–{int(r.rank_ci_high)}" if r.ranked else "—",
+                    "weakest": weakest.get(r.unit_code, "—") if shown else "—",
+                    "flags": by_unit.get(r.unit_code, []),
+                }
+            )
+        meta = registry.groups[group]
+        groups.append({"name": meta.name, "name_en": meta.name_en, "level": level, "rows": rows})
+    return groups
+
+
+def write_html(
+    path: Path,
+    *,
+    period: str,
+    rankings: pd.DataFrame,
+    flags: pd.DataFrame,
+    scores: pd.DataFrame,
+    reliability: pd.DataFrame,
+    quarantine: pd.DataFrame,
+    summary: dict,
+    questionnaire: Questionnaire,
+    registry: Registry,
+    policy: Policy,
+    data_docs: str | None,
+) -> Path:
+    env = Environment(
+        loader=PackageLoader("bizenv.report", "templates"), autoescape=select_autoescape(["j2", "html"])
+    )
+    dims = dimension_table(scores, questionnaire, policy)
+    dimension_rows = []
+    names = rankings.set_index("unit_code")["unit_name"]
+    for unit, row in dims.iterrows():
+        values = [row[d.code] for d in questionnaire.dimensions]
+        lowest = min((v for v in values if pd.notna(v)), default=None)
+        dimension_rows.append(
+            {
+                "unit_name": names.get(unit, unit),
+                "cells": [{"text": _fmt(v), "weak": v == lowest and lowest is not None} for v in values],
+            }
+        )
+    by_reason = (
+        quarantine.assign(reason=quarantine["reasons"].str.split(";")).explode("reason")
+        .groupby(["file", "reason"]).size().rename("rows").reset_index()
+        if not quarantine.empty
+        else pd.DataFrame(columns=["file", "reason", "rows"])
+    )  # fmt: skip
+    warnings = list(summary.get("reliability_warnings", []))
+    if isinstance(summary.get("validation"), dict):
+        warnings += summary["validation"].get("warnings", [])
+    html = env.get_template("report.html.j2").render(
+        city=registry.city,
+        period=period,
+        generated=datetime.now().strftime("%Y-%m-%d %H:%M"),
+        summary=summary,
+        weighting="按规模/区域加权" if summary["weighting"]["method"] == "raking" else "未加权",
+        indicators=summary.get("indicators", {"indicators": 0}),
+        warnings=warnings,
+        accountability=flags[flags["flag"].isin(ACCOUNTABILITY)]
+        .assign(order=lambda f: f["flag"].map(ACCOUNTABILITY.index))
+        .sort_values(["order", "unit_code"]),
+        recognition=flags[flags["flag"].isin(RECOGNITION)].sort_values(["flag", "unit_code"]),
+        groups=_groups(
+            rankings, flags, dims["weakest"] if "weakest" in dims else pd.Series(dtype=str), registry, policy
+        ),
+        dimensions=questionnaire.dimensions,
+        dimension_rows=dimension_rows,
+        reliability=reliability,
+        quarantine=by_reason,
+        quarantine_total=len(quarantine),
+        data_docs=data_docs,
+        draws=policy.rank_intervals.draws,
+        min_n=policy.min_respondents,
+        suppress=policy.suppression_min,
+    )
+    path.write_text(html, encoding="utf-8")
+    return path
+
+
+def write_workbook(
+    path: Path,
+    *,
+    rankings_csv: pd.DataFrame,
+    flags: pd.DataFrame,
+    scores: pd.DataFrame,
+    indicator_rows: pd.DataFrame,
+    reliability: pd.DataFrame,
+    quarantine: pd.DataFrame,
+    questionnaire: Questionnaire,
+    policy: Policy,
+) -> Path:
+    dims = dimension_table(scores, questionnaire, policy).rename(
+        columns={d.code: d.label for d in questionnaire.dimensions} | {"weakest": "最弱维度"}
+    )
+    sheets = {
+        "排名 rankings": rankings_csv,
+        "问责与表彰 flags": flags[["period", "unit_code", "unit_name", "flag", "reason", "reason_en"]],
+        "维度得分 dimensions": dims.reset_index(),
+        "部门指标 indicators": indicator_rows,
+        "问卷信度 reliability": reliability,
+        "隔离数据 quarantine": quarantine,
+    }
+    with pd.ExcelWriter(path, engine="xlsxwriter") as writer:
+        for name, frame in sheets.items():
+            frame.to_excel(writer, sheet_name=name[:31], index=False)
+            sheet = writer.sheets[name[:31]]
+            sheet.freeze_panes(1, 0)
+            for i, column in enumerate(frame.columns):
+                width = max([len(str(column))] + [len(str(v)) for v in frame[column].head(200)]) + 2
+                sheet.set_column(i, i, min(width, 60))
+    return path
