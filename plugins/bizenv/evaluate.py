@@ -31,7 +31,7 @@ from bizenv.validate.suites import period_specs
 from bizenv.warehouse import tables as t
 from bizenv.warehouse.engine import require_migrated
 from bizenv.warehouse.reads import fetch_frame
-from bizenv.warehouse.writes import ensure_period, insert_frame, sync_units
+from bizenv.warehouse.writes import ensure_period, insert_frame, lock_for_write, sync_units
 
 RANKINGS_COLUMNS = [
     "period",
@@ -302,11 +302,12 @@ def evaluate_period(
     rankings = build_rankings(_unit_table(registry), overall, per_unit, period_, policy)
     rankings["weighting"] = weighting["method"]
     depth = max(policy.flags.consecutive_periods - 1, 1)
-    with engine.connect() as conn:
-        history = read_history(conn, period_, depth)
-    flags = _named(period_flags(rankings, history, period_, policy), registry, period_)
-
     with engine.begin() as conn:
+        # Flags look at earlier periods: read them under the lock, so that two evaluations of
+        # neighbouring periods cannot each work from the other's stale flags.
+        lock_for_write(conn, t.rankings, t.flags)
+        history = read_history(conn, period_, depth)
+        flags = _named(period_flags(rankings, history, period_, policy), registry, period_)
         ensure_period(conn, period_)
         sync_units(conn, registry)
         for table in (

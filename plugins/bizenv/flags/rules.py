@@ -34,7 +34,13 @@ def _eligible(rankings: pd.DataFrame, policy: Policy) -> pd.DataFrame:
 def _extreme_n(rankings: pd.DataFrame, policy: Policy, n: int, worst: bool) -> pd.DataFrame:
     """The n best or worst of each group, ties at the boundary all included; adds `tied_size`."""
     eligible = _eligible(rankings, policy)
-    order = eligible.groupby(GROUP)["composite_score"].rank(method="min", ascending=worst)
+    # Rounded as ranks are, so units that share a published rank share the flag.
+    order = (
+        eligible["composite_score"]
+        .round(9)
+        .groupby([eligible[c] for c in GROUP])
+        .rank(method="min", ascending=worst)
+    )
     hit = eligible[order <= n].copy()
     hit["in_band"] = hit.groupby(GROUP)["unit_code"].transform("size")
     return hit
@@ -79,11 +85,15 @@ def bottom_n(rankings: pd.DataFrame, policy: Policy) -> pd.DataFrame:
     return _flags(rows)
 
 
-def top_n(rankings: pd.DataFrame, policy: Policy) -> pd.DataFrame:
-    """Recognition: the N best of each group (ties included), so others know whom to learn from."""
+def top_n(rankings: pd.DataFrame, policy: Policy, bottom: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Recognition: the N best of each group (ties included), so others know whom to learn from;
+    never a unit that is also in the bottom N (a tie across the middle of a small group)."""
     n = policy.flags.top_n
+    excluded = set(bottom["unit_code"]) if bottom is not None else set()
     rows = []
     for row in _extreme_n(rankings, policy, n, worst=False).itertuples():
+        if row.unit_code in excluded:
+            continue
         size = int(row.group_ranked)
         score_zh, score_en = _score_text(row)
         rows.append(
@@ -211,11 +221,16 @@ def significantly_low(rankings: pd.DataFrame, policy: Policy) -> pd.DataFrame:
     return _flags(rows)
 
 
-def _changes(rankings: pd.DataFrame, history: pd.DataFrame, period: Period) -> pd.DataFrame:
-    """Satisfaction change since the previous period with its z and two-sided p."""
-    before = history[history["period"] == period.previous().label][
-        ["unit_code", "satisfaction_index", "satisfaction_se"]
-    ].rename(columns={"satisfaction_index": "previous", "satisfaction_se": "previous_se"})
+def _changes(rankings: pd.DataFrame, history: pd.DataFrame, period: Period, policy: Policy) -> pd.DataFrame:
+    """Satisfaction change since the previous period with its z and two-sided p; the previous
+    estimate must rest on the minimum sample too (a tiny sample is neither tested nor published)."""
+    if history.empty:
+        return rankings.iloc[0:0].assign(previous=[], previous_se=[], change=[], change_se=[], p=[])
+    previous = history[history["period"] == period.previous().label]
+    previous = previous[previous["n_respondents"].astype(float) >= policy.min_respondents]
+    before = previous[["unit_code", "satisfaction_index", "satisfaction_se"]].rename(
+        columns={"satisfaction_index": "previous", "satisfaction_se": "previous_se"}
+    )
     both = rankings.merge(before, on="unit_code")
     both = both[both["satisfaction_index"].notna() & both["previous"].notna()]
     both = both[(both["satisfaction_se"] > 0) & (both["previous_se"] > 0)]
@@ -231,7 +246,7 @@ def significant_decline(
     rankings: pd.DataFrame, history: pd.DataFrame, period: Period, policy: Policy
 ) -> pd.DataFrame:
     level = policy.flags.change_test_level
-    changes = _changes(rankings[rankings["n_respondents"] >= policy.min_respondents], history, period)
+    changes = _changes(rankings[rankings["n_respondents"] >= policy.min_respondents], history, period, policy)
     rows = []
     for row in changes[(changes["change"] < 0) & (changes["p"] < level)].itertuples():
         rows.append(
@@ -255,7 +270,12 @@ def most_improved(
     level, n = policy.flags.change_test_level, policy.flags.most_improved_n
     if n == 0:
         return _flags([])
-    changes = _changes(rankings[rankings["ranked"]], history, period)
+    changes = _changes(
+        rankings[rankings["ranked"] & (rankings["n_respondents"] >= policy.min_respondents)],
+        history,
+        period,
+        policy,
+    )
     rising = changes[(changes["change"] > 0) & (changes["p"] < level)]
     order = rising.groupby(GROUP)["change"].rank(method="min", ascending=False)
     rows = []
@@ -301,7 +321,7 @@ def period_flags(
         repeated,
         significantly_low(rankings, policy),
         significant_decline(rankings, history, period, policy),
-        top_n(rankings, policy),
+        top_n(rankings, policy, bottom),
         most_improved(rankings, history, period, policy),
         insufficient_sample(rankings, policy),
     ]

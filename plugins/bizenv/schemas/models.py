@@ -422,6 +422,12 @@ class FlagRules(_Strict):
     change_test_level: float = Field(gt=0, lt=0.5)
     most_improved_n: int = Field(ge=0)
 
+    @model_validator(mode="after")
+    def _top_and_bottom_apart(self) -> FlagRules:
+        if self.min_group_size < self.top_n + self.bottom_n:
+            raise ValueError("min_group_size must be at least top_n + bottom_n, or a unit could be in both")
+        return self
+
 
 class IndicatorTargets(_Strict):
     """Shares of the city's indicators that should reach each national level (e.g. 70% / 30%)."""

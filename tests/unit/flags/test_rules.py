@@ -177,3 +177,31 @@ def test_top_n_and_the_most_improved_unit_are_recognised():
     improved = most_improved(now, history_of(group(past, se=0.5), "2025H2", set()), P, POLICY)
     assert improved["unit_code"].tolist() == ["u05"]
     assert "提升6.0" in improved["reason"].iloc[0]
+
+
+def test_units_sharing_a_rank_through_float_noise_share_the_flag():
+    scores = [90.0, 89, 88, 87, 86, 0.6 * 40.8 + 0.4 * 80.7, 0.6 * 85.6 + 0.4 * 13.5, 50, 49, 48, 47, 46]
+    frame = group(scores)
+    frame["rank"] = frame["composite_score"].round(9).rank(method="min", ascending=False)
+    assert scores[5] != scores[6] and round(scores[5], 9) == round(scores[6], 9)
+    flagged = set(bottom_n(frame, POLICY)["unit_code"]) | set(top_n(frame, POLICY)["unit_code"])
+    assert {"u05", "u06"} & flagged in (set(), {"u05", "u06"})
+
+
+def test_a_tie_across_the_middle_never_makes_a_unit_both_top_and_bottom():
+    frame = group([90.0, 89, 88, 87, 80, 80, 70, 69, 68, 67])
+    flags = period_flags(frame, pd.DataFrame(), P, POLICY)
+    both = flags.groupby("unit_code")["flag"].agg(set)
+    assert not any({"TOP_N", "BOTTOM_N"} <= f for f in both)
+
+
+def test_a_previous_estimate_from_a_tiny_sample_is_neither_tested_nor_published():
+    now = group(TWELVE, se=1.0)
+    before = history_of(group([20.0] + TWELVE[1:], n_respondents=[3] + [100] * 11, se=15.0), "2025H2", set())
+    assert most_improved(now, before, P, POLICY).empty
+    assert significant_decline(now, before, P, POLICY).empty
+
+
+def test_the_policy_refuses_overlapping_top_and_bottom_bands():
+    with pytest.raises(ValueError, match="min_group_size must be at least top_n \\+ bottom_n"):
+        POLICY.flags.model_validate(POLICY.flags.model_dump() | {"min_group_size": 9})
