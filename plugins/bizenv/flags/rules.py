@@ -22,6 +22,10 @@ FLAG_COLUMNS = ["unit_code", "flag", "reason", "reason_en"]
 GROUP = ["group_code", "level"]
 
 
+def _p(p: float) -> str:
+    return "p<0.001" if p < 0.001 else f"p={p:.3f}"
+
+
 def _flags(rows: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=FLAG_COLUMNS)
 
@@ -254,9 +258,9 @@ def significant_decline(
                 "unit_code": row.unit_code,
                 "flag": "SIGNIFICANT_DECLINE",
                 "reason": f"满意度指数由{period.previous().label}的{row.previous:.1f}降至{row.satisfaction_index:.1f},"
-                f"下降{-row.change:.1f}(标准误{row.change_se:.1f},p={row.p:.3f},显著性水平{level})",
+                f"下降{-row.change:.1f}(标准误{row.change_se:.1f},{_p(row.p)},显著性水平{level})",
                 "reason_en": f"satisfaction fell from {row.previous:.1f} in {period.previous().label} to "
-                f"{row.satisfaction_index:.1f}, by {-row.change:.1f} (SE {row.change_se:.1f}, p = {row.p:.3f} "
+                f"{row.satisfaction_index:.1f}, by {-row.change:.1f} (SE {row.change_se:.1f}, {_p(row.p)} "
                 f"< {level})",
             }
         )
@@ -285,9 +289,9 @@ def most_improved(
                 "unit_code": row.unit_code,
                 "flag": "MOST_IMPROVED",
                 "reason": f"满意度指数由{period.previous().label}的{row.previous:.1f}升至{row.satisfaction_index:.1f},"
-                f"提升{row.change:.1f}(p={row.p:.3f}),为本组进步最大",
+                f"提升{row.change:.1f}({_p(row.p)}),为本组进步最大",
                 "reason_en": f"satisfaction rose from {row.previous:.1f} in {period.previous().label} to "
-                f"{row.satisfaction_index:.1f}, by {row.change:.1f} (p = {row.p:.3f}): the largest rise in its group",
+                f"{row.satisfaction_index:.1f}, by {row.change:.1f} ({_p(row.p)}): the largest rise in its group",
             }
         )
     return _flags(rows)

@@ -166,7 +166,7 @@ def test_a_decline_is_flagged_only_when_sampling_noise_cannot_explain_it():
     flags = significant_decline(now, before, P, POLICY).set_index("unit_code")
     # u00: −5 with SE √2 → z −3.54, p 0.0004; u01: −1.5 → z −1.06, p 0.29
     assert list(flags.index) == ["u00"]
-    assert "满意度指数由2025H2的80.0降至75.0,下降5.0(标准误1.4,p=0.000" in flags.loc["u00", "reason"]
+    assert "满意度指数由2025H2的80.0降至75.0,下降5.0(标准误1.4,p<0.001" in flags.loc["u00", "reason"]
 
 
 def test_top_n_and_the_most_improved_unit_are_recognised():
