@@ -73,3 +73,15 @@ def write_frame(path: Path, frame: pd.DataFrame, encoding: str = "utf-8") -> Pat
     else:
         frame.to_csv(path, index=False, encoding=encoding)
     return path
+
+
+def run_cli(capsys, *argv: str) -> tuple[int, dict | None, str]:  # noqa: ANN001
+    """Run the `bizenv` command in-process: exit code, its last-line JSON (if any), stderr."""
+    import json
+
+    from bizenv.cli import main
+
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    last = out.strip().splitlines()[-1] if out.strip() else ""
+    return code, (json.loads(last) if last.startswith("{") else None), err

@@ -1,6 +1,5 @@
 """Flags across periods through the CLI, on SQLite and PostgreSQL."""
 
-import json
 from pathlib import Path
 
 import pandas as pd
@@ -8,7 +7,7 @@ from sqlalchemy import select, text
 
 from bizenv.cli import main
 from bizenv.warehouse import tables as t
-from tests.builders import survey_row, write_survey
+from tests.builders import run_cli, survey_row, write_survey
 
 SQL = Path(__file__).resolve().parents[2] / "sql"
 # Twelve government departments, ten of which are ranked comfortably; the last two swap places.
@@ -38,23 +37,17 @@ def batch(period: str, bottom: str, start: int) -> list[dict]:
     return rows
 
 
-def run(capsys, *argv):  # noqa: ANN001, ANN002, ANN201
-    code = main(list(argv))
-    out = capsys.readouterr().out.strip().splitlines()
-    return code, json.loads(out[-1])
-
-
 def load_and_evaluate(capsys, tmp_path, db, period, rows, name):  # noqa: ANN001, ANN201
     path = write_survey(tmp_path / f"{name}.csv", rows)
     assert main(["load-survey", str(path), "--period", period, "--db", db]) == 0
-    return run(capsys, "evaluate", "--period", period, "--out", str(tmp_path / period), "--db", db)
+    return run_cli(capsys, "evaluate", "--period", period, "--out", str(tmp_path / period), "--db", db)
 
 
 def test_bottom_twice_in_a_row_is_flagged_and_re_evaluating_the_past_re_derives_it(
     engine, warehouse_url, tmp_path, capsys
 ):
     load_and_evaluate(capsys, tmp_path, warehouse_url, "2025H2", batch("2025H2", "统计局", 0), "a")
-    _, summary = load_and_evaluate(
+    _, summary, _ = load_and_evaluate(
         capsys, tmp_path, warehouse_url, "2026H1", batch("2026H1", "统计局", 5000), "b"
     )
     flags = pd.read_csv(tmp_path / "2026H1" / "flags.csv")
@@ -83,7 +76,7 @@ def test_bottom_twice_in_a_row_is_flagged_and_re_evaluating_the_past_re_derives_
         )
         == 0
     )
-    _, summary = run(capsys, "evaluate", "--period", "2025H2", "--db", warehouse_url)
+    _, summary, _ = run_cli(capsys, "evaluate", "--period", "2025H2", "--db", warehouse_url)
     assert summary["rederived_later_periods"] == ["2026H1"]
     assert "re-run evaluate" in summary["stale_outputs"]
     with engine.connect() as conn:

@@ -1,21 +1,11 @@
 """load-survey → evaluate on SQLite and PostgreSQL, through the CLI as evaluators and ops use it."""
 
-import json
-
 import pandas as pd
 import pytest
 from sqlalchemy import func, select
 
-from bizenv.cli import main
 from bizenv.warehouse import tables as t
-from tests.builders import LABELS, survey_row, unit_sample, write_survey
-
-
-def run(capsys, *argv):  # noqa: ANN001, ANN002, ANN201
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    last = out.strip().splitlines()[-1] if out.strip() else ""
-    return code, (json.loads(last) if last.startswith("{") else None), err
+from tests.builders import LABELS, run_cli, survey_row, unit_sample, write_survey
 
 
 def count(engine, table) -> int:  # noqa: ANN001
@@ -31,7 +21,7 @@ def two_unit_batch(tmp_path):
 
 
 def test_load_accounts_for_every_row_and_a_reload_is_a_no_op(engine, warehouse_url, two_unit_batch, capsys):
-    code, summary, _ = run(
+    code, summary, _ = run_cli(
         capsys, "load-survey", str(two_unit_batch), "--period", "2026H1", "--db", warehouse_url
     )
     assert code == 0
@@ -42,7 +32,7 @@ def test_load_accounts_for_every_row_and_a_reload_is_a_no_op(engine, warehouse_u
     assert count(engine, t.response_items) == 750
     assert count(engine, t.quarantined_rows) == 2
 
-    code, again, _ = run(
+    code, again, _ = run_cli(
         capsys, "load-survey", str(two_unit_batch), "--period", "2026H1", "--db", warehouse_url
     )
     assert code == 0 and again["duplicate_batch"] is True and again["batch_id"] == summary["batch_id"]
@@ -53,9 +43,11 @@ def test_load_accounts_for_every_row_and_a_reload_is_a_no_op(engine, warehouse_u
 def test_evaluate_scores_ranks_and_writes_the_contract_csv(
     engine, warehouse_url, two_unit_batch, tmp_path, capsys
 ):
-    run(capsys, "load-survey", str(two_unit_batch), "--period", "2026H1", "--db", warehouse_url)
+    run_cli(capsys, "load-survey", str(two_unit_batch), "--period", "2026H1", "--db", warehouse_url)
     out = tmp_path / "out"
-    code, summary, _ = run(capsys, "evaluate", "--period", "2026H1", "--out", str(out), "--db", warehouse_url)
+    code, summary, _ = run_cli(
+        capsys, "evaluate", "--period", "2026H1", "--out", str(out), "--db", warehouse_url
+    )
     assert code == 0
     assert summary["units"] == 35 and summary["ranked"] == 2
 
@@ -77,10 +69,10 @@ def test_evaluate_scores_ranks_and_writes_the_contract_csv(
 
 
 def test_evaluate_twice_replaces_the_period_rows(engine, warehouse_url, two_unit_batch, capsys):
-    run(capsys, "load-survey", str(two_unit_batch), "--period", "2026H1", "--db", warehouse_url)
-    run(capsys, "evaluate", "--period", "2026H1", "--db", warehouse_url)
+    run_cli(capsys, "load-survey", str(two_unit_batch), "--period", "2026H1", "--db", warehouse_url)
+    run_cli(capsys, "evaluate", "--period", "2026H1", "--db", warehouse_url)
     first = (count(engine, t.rankings), count(engine, t.unit_scores), count(engine, t.flags))
-    run(capsys, "evaluate", "--period", "2026H1", "--db", warehouse_url)
+    run_cli(capsys, "evaluate", "--period", "2026H1", "--db", warehouse_url)
     assert (count(engine, t.rankings), count(engine, t.unit_scores), count(engine, t.flags)) == first
     assert first[0] == 35
 
@@ -93,10 +85,10 @@ def test_a_later_batch_supersedes_an_earlier_submission(engine, warehouse_url, t
         tmp_path / "b.csv", [survey_row(respondent=1, submitted_at="2026-05-09T08:00:00", answers="满意")]
     )
     stale = write_survey(tmp_path / "c.csv", [survey_row(respondent=1, submitted_at="2026-04-01T08:00:00")])
-    run(capsys, "load-survey", str(early), "--period", "2026H1", "--db", warehouse_url)
-    _, second, _ = run(capsys, "load-survey", str(late), "--period", "2026H1", "--db", warehouse_url)
+    run_cli(capsys, "load-survey", str(early), "--period", "2026H1", "--db", warehouse_url)
+    _, second, _ = run_cli(capsys, "load-survey", str(late), "--period", "2026H1", "--db", warehouse_url)
     assert second["accepted"] == 1 and second["superseded_earlier"] == 1
-    _, third, _ = run(capsys, "load-survey", str(stale), "--period", "2026H1", "--db", warehouse_url)
+    _, third, _ = run_cli(capsys, "load-survey", str(stale), "--period", "2026H1", "--db", warehouse_url)
     assert (third["accepted"], third["quarantined"], third["reasons"]) == (0, 1, {"duplicate": 1})
 
     with engine.connect() as conn:
@@ -115,7 +107,7 @@ def test_a_batch_over_the_quarantine_gate_is_refused_with_exit_1(engine, warehou
         survey_row(respondent=50 + i, unit="不存在的局") for i in range(4)
     ]
     path = write_survey(tmp_path / "bad.csv", rows)
-    code, summary, _ = run(capsys, "load-survey", str(path), "--period", "2026H1", "--db", warehouse_url)
+    code, summary, _ = run_cli(capsys, "load-survey", str(path), "--period", "2026H1", "--db", warehouse_url)
     assert code == 1
     assert summary["status"] == "refused" and "refused" in summary["message"]
     assert (summary["accepted"], summary["quarantined"]) == (0, 10)
@@ -126,14 +118,16 @@ def test_a_batch_over_the_quarantine_gate_is_refused_with_exit_1(engine, warehou
 def test_unusable_input_gives_exit_2_and_one_line(engine, warehouse_url, tmp_path, capsys):
     path = tmp_path / "wrong.csv"
     path.write_text("a,b\n1,2\n", encoding="utf-8")
-    code, summary, err = run(capsys, "load-survey", str(path), "--period", "2026H1", "--db", warehouse_url)
+    code, summary, err = run_cli(
+        capsys, "load-survey", str(path), "--period", "2026H1", "--db", warehouse_url
+    )
     assert code == 2 and summary["status"] == "error" and summary["exit_code"] == 2
     assert err.count("\n") == 1 and "wrong.csv" in err and "row 1" in err and "Traceback" not in err
     assert count(engine, t.survey_batches) == 0
 
 
 def test_evaluate_without_data_is_a_clear_error(engine, warehouse_url, capsys):
-    code, _, err = run(capsys, "evaluate", "--period", "2026H1", "--db", warehouse_url)
+    code, _, err = run_cli(capsys, "evaluate", "--period", "2026H1", "--db", warehouse_url)
     assert code == 2 and "no accepted survey responses and no department metrics for period 2026H1" in err
 
 
@@ -151,7 +145,7 @@ def test_a_gbk_wenjuanxing_export_loads_with_per_unit_per_item_scores(
     path = write_frame(
         tmp_path / "wjx.csv", wenjuanxing_export(rows, ["鄂州海关", "市发改委"], first_number=9), "gbk"
     )
-    code, summary, _ = run(capsys, "load-survey", str(path), "--period", "2026H1", "--db", warehouse_url)
+    code, summary, _ = run_cli(capsys, "load-survey", str(path), "--period", "2026H1", "--db", warehouse_url)
     assert code == 0
     assert (summary["format"], summary["file_rows"], summary["rows_in"], summary["accepted"]) == (
         "wenjuanxing-csv",
@@ -180,7 +174,7 @@ def test_a_refused_batch_never_displaces_earlier_accepted_answers(engine, wareho
     early = [survey_row(respondent=i, submitted_at="2026-05-01T08:00:00") for i in range(10)]
     later = [survey_row(respondent=i, submitted_at="2026-05-09T08:00:00") for i in range(10)]
     later += [survey_row(respondent=50 + i, unit="不存在的局") for i in range(5)]
-    run(
+    run_cli(
         capsys,
         "load-survey",
         str(write_survey(tmp_path / "a.csv", early)),
@@ -189,7 +183,7 @@ def test_a_refused_batch_never_displaces_earlier_accepted_answers(engine, wareho
         "--db",
         warehouse_url,
     )
-    code, refused, _ = run(
+    code, refused, _ = run_cli(
         capsys,
         "load-survey",
         str(write_survey(tmp_path / "b.csv", later)),
@@ -207,7 +201,7 @@ def test_a_cumulative_re_export_is_accepted_and_adds_only_the_new_answers(
 ):
     first = [survey_row(respondent=i) for i in range(10)]
     cumulative = first + [survey_row(respondent=100 + i) for i in range(5)]
-    run(
+    run_cli(
         capsys,
         "load-survey",
         str(write_survey(tmp_path / "a.csv", first)),
@@ -216,7 +210,7 @@ def test_a_cumulative_re_export_is_accepted_and_adds_only_the_new_answers(
         "--db",
         warehouse_url,
     )
-    code, summary, _ = run(
+    code, summary, _ = run_cli(
         capsys,
         "load-survey",
         str(write_survey(tmp_path / "c.csv", cumulative)),
@@ -231,8 +225,8 @@ def test_a_cumulative_re_export_is_accepted_and_adds_only_the_new_answers(
 
 
 def test_the_same_file_cannot_be_loaded_for_a_second_period(engine, warehouse_url, two_unit_batch, capsys):
-    run(capsys, "load-survey", str(two_unit_batch), "--period", "2026H1", "--db", warehouse_url)
-    code, summary, err = run(
+    run_cli(capsys, "load-survey", str(two_unit_batch), "--period", "2026H1", "--db", warehouse_url)
+    code, summary, err = run_cli(
         capsys, "load-survey", str(two_unit_batch), "--period", "2026H2", "--db", warehouse_url
     )
     assert code == 2 and "already loaded for period 2026H1" in err
@@ -244,7 +238,7 @@ def test_long_free_text_and_odd_line_separators_load_on_every_database(
     rows = [survey_row(respondent=i) for i in range(9)]
     rows[0]["industry"] = "制" * 500
     rows.append(survey_row(respondent=99, unit="市教育局", comment="办事慢\u2028希望改进"))
-    code, summary, err = run(
+    code, summary, err = run_cli(
         capsys,
         "load-survey",
         str(write_survey(tmp_path / "s.csv", rows)),
@@ -265,7 +259,7 @@ def test_weighted_index_matches_raked_weights_computed_independently(engine, war
         size = "小型" if i < 40 else "中型"
         answer = "满意" if size == "小型" else "一般"
         rows += [survey_row(respondent=i, unit="市发改委", answers=answer, enterprise_size=size)]
-    run(
+    run_cli(
         capsys,
         "load-survey",
         str(write_survey(tmp_path / "s.csv", rows)),
@@ -279,7 +273,7 @@ def test_weighted_index_matches_raked_weights_computed_independently(engine, war
         "attribute,category,population\n企业规模,小型,500\n企业规模,中型,1500\n", encoding="utf-8"
     )
     out = tmp_path / "out"
-    code, summary, err = run(
+    code, summary, err = run_cli(
         capsys,
         "evaluate",
         "--period",

@@ -1,18 +1,9 @@
-import json
-
 import pandas as pd
 import pytest
 from sqlalchemy import func, select
 
-from bizenv.cli import main
 from bizenv.warehouse import tables as t
-from tests.builders import unit_sample, write_survey
-
-
-def run(capsys, *argv):  # noqa: ANN001, ANN002, ANN201
-    code = main(list(argv))
-    out = capsys.readouterr().out.strip().splitlines()
-    return code, json.loads(out[-1])
+from tests.builders import run_cli, unit_sample, write_survey
 
 
 def write_metrics(path, rows):  # noqa: ANN001, ANN201
@@ -40,7 +31,7 @@ def metrics_file(tmp_path):
 
 
 def test_load_metrics_quarantines_every_bad_row_with_its_reason(engine, warehouse_url, metrics_file, capsys):
-    code, summary = run(
+    code, summary, _ = run_cli(
         capsys, "load-metrics", str(metrics_file), "--period", "2026H1", "--db", warehouse_url
     )
     assert code == 1  # 5 of 8 rows quarantined: over the gate
@@ -53,11 +44,13 @@ def test_load_metrics_quarantines_every_bad_row_with_its_reason(engine, warehous
 def test_good_metrics_load_once_and_a_later_batch_supersedes(engine, warehouse_url, tmp_path, capsys):
     first = write_metrics(tmp_path / "a.csv", [("供电公司", "electricity_connection_days", "12", "a")])
     second = write_metrics(tmp_path / "b.csv", [("鄂州供电公司", "electricity_connection_days", "9", "b")])
-    code, summary = run(capsys, "load-metrics", str(first), "--period", "2026H1", "--db", warehouse_url)
+    code, summary, _ = run_cli(
+        capsys, "load-metrics", str(first), "--period", "2026H1", "--db", warehouse_url
+    )
     assert code == 0 and summary["accepted"] == 1
-    _, again = run(capsys, "load-metrics", str(first), "--period", "2026H1", "--db", warehouse_url)
+    _, again, _ = run_cli(capsys, "load-metrics", str(first), "--period", "2026H1", "--db", warehouse_url)
     assert again["duplicate_batch"] is True
-    _, newer = run(capsys, "load-metrics", str(second), "--period", "2026H1", "--db", warehouse_url)
+    _, newer, _ = run_cli(capsys, "load-metrics", str(second), "--period", "2026H1", "--db", warehouse_url)
     assert newer["superseded_earlier"] == 1
     with engine.connect() as conn:
         values = conn.execute(select(t.department_metrics.c.value)).scalars().all()
@@ -72,7 +65,7 @@ def test_composite_combines_satisfaction_and_indicators_by_policy_weights(
     engine, warehouse_url, tmp_path, capsys
 ):
     survey = unit_sample("市场监管局", 30, "满意") + unit_sample("供电公司", 30, "一般", start=100)
-    run(
+    run_cli(
         capsys,
         "load-survey",
         str(write_survey(tmp_path / "s.csv", survey)),
@@ -89,9 +82,11 @@ def test_composite_combines_satisfaction_and_indicators_by_policy_weights(
             ("市水务集团", "water_connection_days", "3", ""),  # no survey: ranked on indicators alone
         ],
     )
-    run(capsys, "load-metrics", str(metrics), "--period", "2026H1", "--db", warehouse_url)
+    run_cli(capsys, "load-metrics", str(metrics), "--period", "2026H1", "--db", warehouse_url)
     out = tmp_path / "out"
-    code, summary = run(capsys, "evaluate", "--period", "2026H1", "--out", str(out), "--db", warehouse_url)
+    code, summary, _ = run_cli(
+        capsys, "evaluate", "--period", "2026H1", "--out", str(out), "--db", warehouse_url
+    )
     assert code == 0
     rankings = pd.read_csv(out / "rankings.csv").set_index("unit_code")
     assert rankings.loc["market_regulation", "composite_score"] == pytest.approx(0.6 * 75 + 0.4 * 100)

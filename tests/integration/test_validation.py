@@ -1,22 +1,14 @@
 """Gates on both sides of their thresholds, results in validation_results, Data Docs on disk."""
 
-import json
 import shutil
 
 import pytest
 import yaml
 from sqlalchemy import select
 
-from bizenv.cli import main
 from bizenv.config import schemas_dir
 from bizenv.warehouse import tables as t
-from tests.builders import survey_row, unit_sample, write_survey
-
-
-def run(capsys, *argv):  # noqa: ANN001, ANN002, ANN201
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, json.loads(out.strip().splitlines()[-1]), err
+from tests.builders import run_cli, survey_row, unit_sample, write_survey
 
 
 @pytest.mark.parametrize(("unknown", "status"), [(1, "accepted"), (3, "refused")])
@@ -26,7 +18,7 @@ def test_the_critical_unit_expectation_gates_on_its_mostly(
     # 20 rows: 1 unknown unit is 5% (within mostly 0.9), 3 is 15% (beyond it, though under the 20% row gate).
     rows = [survey_row(respondent=i) for i in range(20 - unknown)]
     rows += [survey_row(respondent=100 + i, unit="市教育局") for i in range(unknown)]
-    code, summary, _ = run(
+    code, summary, _ = run_cli(
         capsys,
         "load-survey",
         str(write_survey(tmp_path / "s.csv", rows)),
@@ -55,7 +47,7 @@ def test_the_critical_unit_expectation_gates_on_its_mostly(
 
 def test_quality_warnings_are_stored_and_reported(engine, warehouse_url, tmp_path, capsys):
     rows = unit_sample("市发改委", 10, "非常满意")
-    _, summary, _ = run(
+    _, summary, _ = run_cli(
         capsys,
         "load-survey",
         str(write_survey(tmp_path / "s.csv", rows)),
@@ -79,7 +71,7 @@ def test_quality_warnings_are_stored_and_reported(engine, warehouse_url, tmp_pat
 
 def test_evaluate_writes_data_docs_and_the_period_quarantine(engine, warehouse_url, tmp_path, capsys):
     rows = unit_sample("市发改委", 30, "满意") + [survey_row(respondent=900, unit="市教育局")]
-    run(
+    run_cli(
         capsys,
         "load-survey",
         str(write_survey(tmp_path / "s.csv", rows)),
@@ -89,7 +81,9 @@ def test_evaluate_writes_data_docs_and_the_period_quarantine(engine, warehouse_u
         warehouse_url,
     )
     out = tmp_path / "out"
-    code, summary, _ = run(capsys, "evaluate", "--period", "2026H1", "--out", str(out), "--db", warehouse_url)
+    code, summary, _ = run_cli(
+        capsys, "evaluate", "--period", "2026H1", "--out", str(out), "--db", warehouse_url
+    )
     assert code == 0
     index = out / "data_docs" / "index.html"
     assert summary["outputs"]["data_docs"] == str(index)
@@ -103,7 +97,7 @@ def test_evaluate_writes_data_docs_and_the_period_quarantine(engine, warehouse_u
 def test_a_period_failing_a_critical_expectation_is_not_scored(
     engine, warehouse_url, tmp_path, monkeypatch, capsys
 ):
-    run(
+    run_cli(
         capsys, "load-survey", str(write_survey(tmp_path / "s.csv", unit_sample("市发改委", 30, "满意"))),
         "--period", "2026H1", "--db", warehouse_url,
     )  # fmt: skip
@@ -115,7 +109,7 @@ def test_a_period_failing_a_critical_expectation_is_not_scored(
     (schemas / "units.yaml").write_text(yaml.safe_dump(registry, allow_unicode=True), encoding="utf-8")
     monkeypatch.setenv("BIZENV_SCHEMAS_DIR", str(schemas))
 
-    code, summary, err = run(capsys, "evaluate", "--period", "2026H1", "--db", warehouse_url)
+    code, summary, err = run_cli(capsys, "evaluate", "--period", "2026H1", "--db", warehouse_url)
     assert code == 1 and summary["status"] == "error"
     assert "failed critical expectations, nothing was scored: unit_in_registry (unit_code): 30 of 30" in err
     with engine.connect() as conn:

@@ -15,6 +15,7 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, delete, select, update
 
 from bizenv.errors import BizenvError
+from bizenv.ingest import gate
 from bizenv.ingest.problems import Problems, quote
 from bizenv.ingest.reading import RawTable, read_table
 from bizenv.ingest.rows import rows_as_json
@@ -165,23 +166,10 @@ def load_metrics(engine: Engine, path: Path | str, period: str) -> dict:
         f"metrics_batch_{table.batch_id[:12]}", parsed, metrics_specs(load_indicators(), load_validation())
     )
     rows_in = len(table.frame)
-    share = int((quarantined["reasons"] != "duplicate").sum()) / rows_in
-    refusals = []
-    if share > policy.gates.max_quarantined_share:
-        refusals.append(
-            f"{share:.1%} of rows have faults, over the gate of {policy.gates.max_quarantined_share:.0%}"
-        )
-    refusals += [f"critical expectation failed: {line}" for line in validation.critical_failures(outcomes)]
-    status = "refused" if refusals else "accepted"
-    if refusals:
-        refused = pd.DataFrame(
-            {
-                "source_row": accepted["source_row"],
-                "reasons": "batch_refused",
-                "details": f"batch_refused: {'; '.join(refusals)}; this row itself passed the checks",
-                "raw": rows_as_json(table.frame.loc[accepted.index]),
-            }
-        )
+    why = gate.refusals(quarantined, rows_in, outcomes, policy)
+    status = "refused" if why else "accepted"
+    if why:
+        refused = gate.refused_rows(accepted, rows_as_json(table.frame.loc[accepted.index]), why)
         quarantined, accepted = pd.concat([quarantined, refused]), accepted.iloc[0:0]
 
     with engine.begin() as conn:
@@ -227,9 +215,7 @@ def load_metrics(engine: Engine, path: Path | str, period: str) -> dict:
     if superseded:
         summary["superseded_earlier"] = superseded
     if status == "refused":
-        summary["message"] = (
-            f"batch refused: {'; '.join(refusals)}; fix the quarantined rows and load the corrected file"
-        )
+        summary["message"] = gate.refusal_message(why)
     return summary
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, Engine, delete, select, update
 
 from bizenv.config import respondent_salt
 from bizenv.errors import BizenvError
-from bizenv.ingest import canonical, wenjuanxing
+from bizenv.ingest import canonical, gate, wenjuanxing
 from bizenv.ingest.reading import RawTable, read_table
 from bizenv.ingest.rows import StandardBatch, check_rows, rows_as_json
 from bizenv.periods import Period
@@ -95,17 +95,8 @@ def load_survey(
     reasons = dict(checked.reason_counts)
     rows_in = len(batch.frame)
     superseded = None
-    # The gate weighs faulty rows only: repeated submissions are not faults, so a cumulative
-    # re-export of a survey is not refused for the rows it repeats.
-    faulty = int((quarantined["reasons"] != "duplicate").sum())
-    share = faulty / rows_in
-    refusals = []
-    if share > policy.gates.max_quarantined_share:
-        refusals.append(
-            f"{share:.1%} of rows have faults, over the gate of {policy.gates.max_quarantined_share:.0%}"
-        )
-    refusals += [f"critical expectation failed: {line}" for line in critical]
-    status = "refused" if refusals else "accepted"
+    why = gate.refusals(quarantined, rows_in, outcomes, policy)
+    status = "refused" if why else "accepted"
 
     with engine.begin() as conn:
         lock_for_write(conn, t.survey_responses, t.quarantined_rows, t.survey_batches)
@@ -113,7 +104,8 @@ def load_survey(
         sync_units(conn, registry)
         if status == "refused":
             # Nothing of a refused batch is used, nor may it displace earlier accepted answers.
-            quarantined = pd.concat([quarantined, _refused_rows(accepted, batch, refusals, salt)])
+            refused = gate.refused_rows(accepted, batch.quarantine_raw(accepted.index, salt), why)
+            quarantined = pd.concat([quarantined, refused])
             accepted = accepted.iloc[0:0]
         else:
             accepted, quarantined, superseded = _settle_cross_batch_duplicates(
@@ -186,24 +178,8 @@ def load_survey(
     if superseded and superseded["earlier"]:
         summary["superseded_earlier"] = superseded["earlier"]
     if status == "refused":
-        summary["message"] = (
-            f"batch refused: {'; '.join(refusals)}; fix the quarantined rows and load the corrected file"
-        )
+        summary["message"] = gate.refusal_message(why)
     return summary
-
-
-def _refused_rows(
-    accepted: pd.DataFrame, batch: StandardBatch, refusals: list[str], salt: str
-) -> pd.DataFrame:
-    detail = f"batch_refused: {'; '.join(refusals)}; this row itself passed the checks"
-    return pd.DataFrame(
-        {
-            "source_row": accepted["source_row"],
-            "reasons": "batch_refused",
-            "details": detail,
-            "raw": batch.quarantine_raw(accepted.index, salt),
-        }
-    )
 
 
 def _settle_cross_batch_duplicates(  # noqa: ANN202

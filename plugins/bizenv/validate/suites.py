@@ -7,11 +7,23 @@ Each builder returns `Spec`s for `gx_runner.run_suite`; the rule names and their
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import partial
 
 from bizenv.ingest.uscc import ALPHABET
 from bizenv.periods import Period
-from bizenv.schemas.models import IndicatorCatalogue, Questionnaire, Registry, ValidationConfig
+from bizenv.schemas.models import (
+    ExpectationRule,
+    IndicatorCatalogue,
+    Questionnaire,
+    Registry,
+    ValidationConfig,
+)
 from bizenv.validate.gx_runner import Spec
+
+
+def _spec(rules: dict[str, ExpectationRule], rule: str, expectation: str, **kwargs) -> Spec:  # noqa: ANN003
+    """A Spec whose criticality and `mostly` come from the rule's entry in validation.yaml."""
+    return Spec(rule, rules[rule].critical, expectation, {**kwargs, "mostly": rules[rule].mostly})
 
 
 def _window(period: Period, grace_days: int) -> tuple[datetime, datetime]:
@@ -26,9 +38,7 @@ def survey_specs(
     """Suite for a batch's parsed rows (`CheckedRows.parsed`)."""
     rules = config.survey.expectations
 
-    def spec(rule: str, expectation: str, **kwargs) -> Spec:  # noqa: ANN003
-        return Spec(rule, rules[rule].critical, expectation, {**kwargs, "mostly": rules[rule].mostly})
-
+    spec = partial(_spec, rules)
     start, end = _window(period, grace_days)
     on_scale = [*questionnaire.scale.labels, *questionnaire.missing_labels]
     on_scale += [str(v) for v in range(1, questionnaire.scale.points + 1)]
@@ -45,16 +55,12 @@ def survey_specs(
         spec(
             "duration_not_negative", "ExpectColumnValuesToBeBetween", column="duration_seconds", min_value=0
         ),
-        Spec(
+        # a missing key or unit is the business of the expectations above
+        spec(
             "respondent_unit_unique",
-            rules["respondent_unit_unique"].critical,
             "ExpectCompoundColumnsToBeUnique",
-            {
-                "column_list": ["respondent_key", "unit_code"],
-                "mostly": rules["respondent_unit_unique"].mostly,
-                # a missing key or unit is the business of the expectations above
-                "ignore_row_if": "any_value_is_missing",
-            },
+            column_list=["respondent_key", "unit_code"],
+            ignore_row_if="any_value_is_missing",
         ),
     ]
     if questionnaire.respondent.key.format == "uscc":
@@ -78,9 +84,7 @@ def metrics_specs(catalogue: IndicatorCatalogue, config: ValidationConfig) -> li
     """Suite for a metrics batch: `unit_code` (None if unknown), `indicator`, `value` (NaN if not a number)."""
     rules = config.metrics.expectations
 
-    def spec(rule: str, expectation: str, **kwargs) -> Spec:  # noqa: ANN003
-        return Spec(rule, rules[rule].critical, expectation, {**kwargs, "mostly": rules[rule].mostly})
-
+    spec = partial(_spec, rules)
     specs = [
         spec("unit_in_registry", "ExpectColumnValuesToNotBeNull", column="unit_code"),
         spec("indicator_known", "ExpectColumnValuesToBeInSet", column="indicator",
@@ -112,9 +116,7 @@ def period_specs(
     """Suite for all accepted responses of a period, as `evaluate` reads them."""
     rules = config.period.expectations
 
-    def spec(rule: str, expectation: str, **kwargs) -> Spec:  # noqa: ANN003
-        return Spec(rule, rules[rule].critical, expectation, {**kwargs, "mostly": rules[rule].mostly})
-
+    spec = partial(_spec, rules)
     start, end = _window(period, grace_days)
     specs = [
         spec("respondent_unit_unique", "ExpectCompoundColumnsToBeUnique", column_list=["respondent_hash", "unit_code"]),
