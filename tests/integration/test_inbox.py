@@ -37,6 +37,14 @@ def test_loaded_files_are_archived_under_their_period(engine, landing):
     assert waiting_files(landing, 0) == []
 
 
+def test_a_loaded_batch_with_quarantined_rows_gets_its_report_beside_it(engine, landing):
+    rows = unit_sample("市发改委", 9, "满意") + [survey_row(respondent=99, unit="市教育局")]
+    summary = process_file(engine, landing, drop(landing, "2026H1", "b.csv", rows), "2026H1")
+    assert summary["status"] == "accepted"
+    report = pd.read_csv(summary["quarantine_report"], encoding="utf-8-sig")
+    assert report[["file_row", "reasons"]].values.tolist() == [[11, "unknown_unit"]]
+
+
 def test_a_redelivered_file_is_archived_again_without_loading_twice(engine, landing):
     rows = unit_sample("市发改委", 3, "满意")
     first = process_file(engine, landing, drop(landing, "2026H1", "a.csv", rows), "2026H1")

@@ -1,6 +1,7 @@
 """The survey inbox: files dropped in inbox/<period>/ are loaded, then moved, never deleted.
 
-Loaded files (including re-deliveries of a file already loaded) go to archive/<period>/; files
+Loaded files (including re-deliveries of a file already loaded) go to archive/<period>/, with
+a `.quarantine.csv` beside them when some of their rows were quarantined; files
 that cannot be read, or whose batch the quarantine gate refused, go to rejected/<period>/ with
 an errors file beside them saying what to fix. Moved files carry the first 12 hex digits of
 their SHA-256 in their name, so two deliveries with the same name never overwrite each other.
@@ -98,7 +99,12 @@ def process_file(engine: Engine, landing: Landing, path: Path | str, period: str
         return summary
     target = _destination(landing.folder("archive", period), path, digest)
     shutil.move(path, target)
-    return summary | {"moved_to": str(target)}
+    summary = summary | {"moved_to": str(target)}
+    if summary["quarantined"] and not summary.get("duplicate_batch"):
+        report = target.with_name(target.name + ".quarantine.csv")
+        quarantine_report(engine, summary["batch_id"]).to_csv(report, index=False, encoding="utf-8-sig")
+        summary["quarantine_report"] = str(report)
+    return summary
 
 
 def quarantine_report(engine: Engine, batch_id: str) -> pd.DataFrame:

@@ -73,7 +73,8 @@ def weighted_summary(values: pd.Series, weights: pd.Series, confidence: float) -
     n = len(y)
     if n == 0:
         return {"n": 0, "mean": np.nan, "se": np.nan, "n_eff": 0.0, "low": np.nan, "high": np.nan}
-    mean = float(np.average(y, weights=w))
+    # A weighted mean lies between the smallest and largest value; clip away float noise there.
+    mean = float(np.clip(np.average(y, weights=w), y.min(), y.max()))
     n_eff = float(w.sum() ** 2 / (w**2).sum())
     if n < 2 or n_eff <= 1:
         return {"n": n, "mean": mean, "se": np.nan, "n_eff": n_eff, "low": np.nan, "high": np.nan}

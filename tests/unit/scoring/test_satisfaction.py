@@ -3,6 +3,8 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
 
 from bizenv.schemas import load_questionnaire
@@ -103,3 +105,23 @@ def test_missing_answers_are_missing_not_the_lowest_score():
     nan = math.nan
     scored = respondent_scores(responses([[5] * 9 + [nan]]), Q)
     assert scored["score"].iloc[0] == 100.0
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    answers=st.lists(
+        st.lists(st.one_of(st.none(), st.integers(1, 5)), min_size=10, max_size=10), min_size=1, max_size=30
+    ),
+    weights=st.lists(st.floats(0.01, 100), min_size=30, max_size=30),
+    scale=st.floats(0.001, 1000),
+)
+def test_scores_stay_within_0_and_100_and_scaling_weights_changes_nothing(answers, weights, scale):
+    rows = [[math.nan if a is None else float(a) for a in row] for row in answers]
+    w = pd.Series(weights[: len(rows)])
+    scored = respondent_scores(responses(rows, weights=w.to_numpy()), Q)
+    valid = scored["score"].dropna()
+    assert ((valid >= 0) & (valid <= 100)).all()
+    a = unit_scores(scored, Q, 0.95)
+    b = unit_scores(respondent_scores(responses(rows, weights=(w * scale).to_numpy()), Q), Q, 0.95)
+    pd.testing.assert_frame_equal(a, b, rtol=1e-9)
+    assert a["score"].dropna().between(0, 100).all()
