@@ -11,7 +11,7 @@ from scipy import stats
 
 from bizenv.cli import main
 from bizenv.ingest.uscc import check_character
-from bizenv.schemas import load_questionnaire, load_registry
+from bizenv.schemas import load_indicators, load_policy, load_questionnaire, load_registry
 
 Q = load_questionnaire()
 
@@ -58,11 +58,45 @@ def independent_indices(path) -> dict[str, list[float]]:  # noqa: ANN001
     return per_unit
 
 
+def independent_indicator_scores(path) -> dict[str, float]:  # noqa: ANN001
+    """Unit indicator scores from the raw metrics CSV: frontier scores by the catalogue's formula
+    (or the period's best value and 5th percentile from the worst end), weighted means."""
+    catalogue = load_indicators().by_code()
+    names = {u.name: u.code for u in load_registry().units}
+    with open(path, encoding="utf-8") as handle:
+        rows = [r for r in csv.DictReader(handle) if r["indicator"] in catalogue]
+    values = defaultdict(list)
+    for r in rows:
+        values[r["indicator"]].append(float(r["value"]))
+    totals = defaultdict(lambda: [0.0, 0.0])
+    for r in rows:
+        spec, x = catalogue[r["indicator"]], float(r["value"])
+        lower = spec.direction == "lower"
+        if spec.frontier:
+            best, worst = spec.frontier.best, spec.frontier.worst
+        else:
+            seen = values[r["indicator"]]
+            best = min(seen) if lower else max(seen)
+            if len(seen) == 1:
+                worst = best  # one value: nothing to compare, scored 100
+            else:
+                cuts = statistics.quantiles(seen, n=100, method="inclusive")
+                worst = cuts[94] if lower else cuts[4]
+        raw = 100.0 if best == worst else 100 * ((worst - x) if lower else (x - worst)) / abs(worst - best)
+        score = min(max(raw, 0.0), 100.0)
+        unit = names[r["unit"]]
+        totals[unit][0] += spec.weight * score
+        totals[unit][1] += spec.weight
+    return {unit: s / w for unit, (s, w) in totals.items()}
+
+
 @pytest.mark.parametrize("period", ["2026H1"])
 def test_demo_rankings_are_reproduced_independently(engine, warehouse_url, tmp_path, period, capsys):
     assert main(["demo-data", "--out", str(tmp_path / "data"), "--respondents", "600", "--seed", "3"]) == 0
     survey = tmp_path / "data" / f"survey_{period}.csv"
     assert main(["load-survey", str(survey), "--period", period, "--db", warehouse_url]) == 0
+    metrics = tmp_path / "data" / f"metrics_{period}.csv"
+    assert main(["load-metrics", str(metrics), "--period", period, "--db", warehouse_url]) == 0
     assert main(["evaluate", "--period", period, "--out", str(tmp_path / "out"), "--db", warehouse_url]) == 0
     capsys.readouterr()
 
@@ -83,6 +117,25 @@ def test_demo_rankings_are_reproduced_independently(engine, warehouse_url, tmp_p
             assert row["satisfaction_ci_low"] == pytest.approx(max(low, 0), abs=0.005)
             assert row["satisfaction_ci_high"] == pytest.approx(min(high, 100), abs=0.005)
         assert bool(row["ranked"]) == (len(scores) >= 30)
+    indicators = independent_indicator_scores(metrics)
+    weights = load_policy().composite_weights
+    for unit, row in rankings.iterrows():
+        ind = indicators.get(unit)
+        assert (pd.isna(row["indicator_score"]) and ind is None) or row["indicator_score"] == pytest.approx(
+            ind, abs=0.005
+        )
+        scores = expected.get(unit, [])
+        sat = statistics.fmean(scores) if len(scores) >= 30 else None
+        if sat is not None and ind is not None:
+            composite = weights.satisfaction * sat + weights.indicators * ind
+        elif sat is not None:
+            composite = sat
+        elif ind is not None and not scores:
+            composite = ind
+        else:
+            assert pd.isna(row["composite_score"]) and not row["ranked"]
+            continue
+        assert row["composite_score"] == pytest.approx(composite, abs=0.006)
     ranked = rankings[rankings["ranked"]]
     for _, group in ranked.groupby("group"):
         by_score = group["composite_score"].rank(method="min", ascending=False)

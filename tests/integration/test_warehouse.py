@@ -38,6 +38,6 @@ def test_migrations_match_the_table_definitions(engine):
 def test_migrate_is_idempotent(engine):
     before = current_revision(engine)
     migrate(engine)
-    assert current_revision(engine) == before == "0003"
+    assert current_revision(engine) == before == "0004"
     with engine.connect() as conn:
         assert conn.execute(select(t.units)).all() == []
