@@ -53,28 +53,28 @@ def _bulk_columns(frame: pd.DataFrame, dialect: str) -> pd.DataFrame:
 
 def insert_frame(conn: Connection, table: Table, frame: pd.DataFrame) -> int:
     """Bulk insert inside the caller's transaction: COPY on PostgreSQL, the driver's executemany
-    on SQLite (both skip per-row statement compilation), SQLAlchemy's executemany elsewhere."""
+    on SQLite (both skip per-row statement compilation), SQLAlchemy's executemany elsewhere.
+    Values are converted chunk by chunk, so memory stays flat however large the frame."""
     if frame.empty:
         return 0
     dialect = conn.dialect.name
     columns = list(frame.columns)
+    chunks = (frame.iloc[start : start + CHUNK] for start in range(0, len(frame), CHUNK))
     if dialect == "postgresql":
-        data = _bulk_columns(frame, dialect)
         names = ", ".join(f'"{c}"' for c in columns)
         cursor = conn.connection.cursor()
         statement = f"COPY \"{table.name}\" ({names}) FROM STDIN (FORMAT csv, NULL '\\N')"
         with cursor.copy(statement) as copy:
-            for start in range(0, len(data), CHUNK):
-                copy.write(data.iloc[start : start + CHUNK].to_csv(index=False, header=False, na_rep="\\N"))
+            for chunk in chunks:
+                copy.write(_bulk_columns(chunk, dialect).to_csv(index=False, header=False, na_rep="\\N"))
     elif dialect == "sqlite":
-        data = _bulk_columns(frame, dialect)
         sql = f'INSERT INTO "{table.name}" ({", ".join(columns)}) VALUES ({", ".join("?" * len(columns))})'
         cursor = conn.connection.cursor()
-        for start in range(0, len(data), CHUNK):
-            cursor.executemany(sql, data.iloc[start : start + CHUNK].itertuples(index=False, name=None))
+        for chunk in chunks:
+            cursor.executemany(sql, _bulk_columns(chunk, dialect).itertuples(index=False, name=None))
     else:
-        for start in range(0, len(frame), CHUNK):
-            conn.execute(table.insert(), frame_records(frame.iloc[start : start + CHUNK]))
+        for chunk in chunks:
+            conn.execute(table.insert(), frame_records(chunk))
     return len(frame)
 
 
