@@ -21,7 +21,7 @@ import yaml
 from bizenv.config import schemas_dir
 
 STAGE = """
-import json, resource, sys, time
+import json, sys, time
 from pathlib import Path
 stage, db, path = sys.argv[1], sys.argv[2], sys.argv[3]
 start = time.perf_counter()
@@ -52,7 +52,8 @@ elif stage == "evaluate":
     result = evaluate_period(engine, "2026H1", Path(path))
     result = {k: result[k] for k in ("responses", "respondents", "units", "ranked")}
 seconds = time.perf_counter() - start
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+# VmHWM is this process's own high-water mark (ru_maxrss would carry the parent's over exec).
+peak = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM")) / 1024
 print(json.dumps({"stage": stage, "seconds": round(seconds, 1), "peak_mib": round(peak), **result}))
 """
 
