@@ -17,8 +17,6 @@ import pandas as pd
 
 from bizenv.schemas.models import IndicatorCatalogue, IndicatorTargets
 
-LEVELS = ("leading", "advanced", "lagging")
-
 
 def _catalogue_frame(catalogue: IndicatorCatalogue) -> pd.DataFrame:
     return pd.DataFrame(

@@ -31,19 +31,6 @@ from bizenv.ingest.uscc import valid_uscc
 from bizenv.periods import Period
 from bizenv.schemas.models import QualityRules, Questionnaire, Registry
 
-REASONS = (
-    "missing_respondent_key",
-    "missing_unit",
-    "bad_credit_code",
-    "unknown_unit",
-    "bad_submitted_at",
-    "outside_period",
-    "bad_duration",
-    "off_scale",
-    "attribute_not_allowed",
-    "duplicate",
-)
-
 
 @dataclass
 class StandardBatch:
