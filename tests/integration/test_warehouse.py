@@ -41,3 +41,15 @@ def test_migrate_is_idempotent(engine):
     assert current_revision(engine) == before == "0004"
     with engine.connect() as conn:
         assert conn.execute(select(t.units)).all() == []
+
+
+def test_every_migration_downgrades_and_upgrades_again(engine):
+    from alembic import command
+
+    from bizenv.warehouse.engine import alembic_config
+
+    command.downgrade(alembic_config(engine), "base")
+    assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
+    migrate(engine)
+    assert CORE_TABLES <= set(inspect(engine).get_table_names())
+    assert "unit_trend" in inspect(engine).get_view_names()

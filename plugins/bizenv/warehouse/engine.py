@@ -36,7 +36,7 @@ def make_engine(url: str | None = None) -> Engine:
     return engine
 
 
-def _alembic_config(engine: Engine):  # noqa: ANN202
+def alembic_config(engine: Engine):  # noqa: ANN202
     from alembic.config import Config
 
     config = Config()
@@ -50,7 +50,7 @@ def migrate(engine: Engine, revision: str = "head") -> None:
     from alembic import command
 
     try:
-        command.upgrade(_alembic_config(engine), revision)
+        command.upgrade(alembic_config(engine), revision)
     except OperationalError as exc:
         raise BizenvError(f"cannot reach the warehouse {engine.url!r}: {exc.orig}") from None
 
