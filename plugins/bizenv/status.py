@@ -31,6 +31,13 @@ def warehouse_status(engine: Engine) -> dict:
             .mappings()
             .all()
         )
+        v = t.validation_results
+        failing = conn.execute(
+            select(v.c.period, v.c.suite, func.count().label("failed"))
+            .where(v.c.success.is_(False))
+            .group_by(v.c.period, v.c.suite)
+            .order_by(v.c.period, v.c.suite)
+        ).all()
         last_runs = (
             conn.execute(
                 select(runs.c.period, runs.c.command, runs.c.status, runs.c.finished_at, runs.c.summary)
@@ -69,6 +76,11 @@ def warehouse_status(engine: Engine) -> dict:
             }
         )
         lines.append(f"{run['finished_at']}  {run['command']} {run['period']}: {run['status']}")
+    validation = [{"period": p, "suite": s, "failed": int(n)} for p, s, n in failing]
+    for row in validation:
+        lines.append(
+            f"{row['period']}  {row['failed']} failed expectation(s) or quality warning(s) in {row['suite']}"
+        )
     if not periods:
         lines.append("no survey batches loaded yet")
-    return {"periods": periods, "recent_runs": recent, "lines": lines}
+    return {"periods": periods, "validation": validation, "recent_runs": recent, "lines": lines}

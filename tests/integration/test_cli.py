@@ -52,6 +52,26 @@ def test_init_db_then_status(tmp_path, capsys):
     assert "no survey batches loaded yet" in capsys.readouterr().out
 
 
+def test_status_shows_batches_refusals_and_validation_failures(tmp_path, capsys):
+    from tests.builders import survey_row, unit_sample, write_survey
+
+    db = f"sqlite:///{tmp_path / 'w.sqlite'}"
+    main(["init-db", "--db", db])
+    good = write_survey(tmp_path / "good.csv", unit_sample("市发改委", 10, "非常满意"))
+    bad = write_survey(
+        tmp_path / "bad.csv", [survey_row(respondent=50 + i, unit="市教育局") for i in range(3)]
+    )
+    main(["load-survey", str(good), "--period", "2026H1", "--db", db])
+    main(["load-survey", str(bad), "--period", "2026H1", "--db", db])
+    capsys.readouterr()
+    assert main(["status", "--db", db]) == 0
+    out = capsys.readouterr().out
+    assert "2026H1  accepted  1 batch(es), 10 rows: 10 accepted, 0 quarantined" in out
+    assert "2026H1  refused   1 batch(es), 3 rows: 0 accepted, 3 quarantined" in out
+    assert "failed expectation(s) or quality warning(s) in survey_batch" in out
+    assert "in survey_quality_rules" in out
+
+
 def test_demo_data_writes_surveys_metrics_margins_and_a_wenjuanxing_export(tmp_path, capsys):
     assert main(["demo-data", "--out", str(tmp_path), "--respondents", "200", "--seed", "1"]) == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == [
