@@ -85,3 +85,10 @@ def run_cli(capsys, *argv: str) -> tuple[int, dict | None, str]:  # noqa: ANN001
     out, err = capsys.readouterr()
     last = out.strip().splitlines()[-1] if out.strip() else ""
     return code, (json.loads(last) if last.startswith("{") else None), err
+
+
+def load_rows(
+    capsys, path: Path, rows: list[dict], db: str, period: str = "2026H1"
+) -> tuple[int, dict | None, str]:  # noqa: ANN001
+    """Write `rows` as a canonical survey file at `path` and load it with `bizenv load-survey`."""
+    return run_cli(capsys, "load-survey", str(write_survey(path, rows)), "--period", period, "--db", db)

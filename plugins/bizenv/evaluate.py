@@ -211,24 +211,29 @@ def build_rankings(
     return frame.sort_values(["group_code", "level", "rank", "unit_code"], ignore_index=True)
 
 
-def _named(flags: pd.DataFrame, registry: Registry, period: Period) -> pd.DataFrame:
+def derive_flags(
+    conn: Connection, rankings: pd.DataFrame, period: Period, registry: Registry, policy: Policy
+) -> pd.DataFrame:
+    """The period's flags, reading the earlier periods they look back at, with unit names."""
+    history = read_history(conn, period, max(policy.flags.consecutive_periods - 1, 1))
+    flags = period_flags(rankings, history, period, policy)
     names = {u.code: u.name for u in registry.units}
     return flags.assign(unit_name=flags["unit_code"].map(names), period=period.label)
 
 
+def _insert_flags(conn: Connection, flags: pd.DataFrame, policy: Policy) -> None:
+    insert_frame(
+        conn, t.flags, flags.assign(policy_version=policy.version)[[c.name for c in t.flags.columns]]
+    )
+
+
 def rederive_later_flags(conn: Connection, period: Period, registry: Registry, policy: Policy) -> list[str]:
     """Later periods' flags look back at this one: re-derive them, in order, in this transaction."""
-    depth = max(policy.flags.consecutive_periods - 1, 1)
     done = []
     for later in later_periods(conn, period):
-        rankings = stored_rankings(conn, [later.label])
-        flags = _named(
-            period_flags(rankings, read_history(conn, later, depth), later, policy), registry, later
-        )
+        flags = derive_flags(conn, stored_rankings(conn, [later.label]), later, registry, policy)
         conn.execute(delete(t.flags).where(t.flags.c.period == later.label))
-        insert_frame(
-            conn, t.flags, flags.assign(policy_version=policy.version)[[c.name for c in t.flags.columns]]
-        )
+        _insert_flags(conn, flags, policy)
         done.append(later.label)
     return done
 
@@ -301,13 +306,11 @@ def evaluate_period(
 
     rankings = build_rankings(_unit_table(registry), overall, per_unit, period_, policy)
     rankings["weighting"] = weighting["method"]
-    depth = max(policy.flags.consecutive_periods - 1, 1)
     with engine.begin() as conn:
         # Flags look at earlier periods: read them under the lock, so that two evaluations of
         # neighbouring periods cannot each work from the other's stale flags.
         lock_for_write(conn, t.rankings, t.flags)
-        history = read_history(conn, period_, depth)
-        flags = _named(period_flags(rankings, history, period_, policy), registry, period_)
+        flags = derive_flags(conn, rankings, period_, registry, policy)
         ensure_period(conn, period_)
         sync_units(conn, registry)
         for table in (
@@ -324,9 +327,7 @@ def evaluate_period(
         insert_frame(conn, t.reliability, reliability.assign(period=period_.label))
         insert_frame(conn, t.unit_scores, scores.assign(period=period_.label))
         insert_frame(conn, t.rankings, rankings[[c.name for c in t.rankings.columns]])
-        insert_frame(
-            conn, t.flags, flags.assign(policy_version=policy.version)[[c.name for c in t.flags.columns]]
-        )
+        _insert_flags(conn, flags, policy)
         if not indicator_rows.empty:
             insert_frame(
                 conn,

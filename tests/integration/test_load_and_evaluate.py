@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bizenv.warehouse import tables as t
-from tests.builders import LABELS, run_cli, survey_row, unit_sample, write_survey
+from tests.builders import LABELS, load_rows, run_cli, survey_row, unit_sample, write_survey
 
 
 def count(engine, table) -> int:  # noqa: ANN001
@@ -174,24 +174,8 @@ def test_a_refused_batch_never_displaces_earlier_accepted_answers(engine, wareho
     early = [survey_row(respondent=i, submitted_at="2026-05-01T08:00:00") for i in range(10)]
     later = [survey_row(respondent=i, submitted_at="2026-05-09T08:00:00") for i in range(10)]
     later += [survey_row(respondent=50 + i, unit="不存在的局") for i in range(5)]
-    run_cli(
-        capsys,
-        "load-survey",
-        str(write_survey(tmp_path / "a.csv", early)),
-        "--period",
-        "2026H1",
-        "--db",
-        warehouse_url,
-    )
-    code, refused, _ = run_cli(
-        capsys,
-        "load-survey",
-        str(write_survey(tmp_path / "b.csv", later)),
-        "--period",
-        "2026H1",
-        "--db",
-        warehouse_url,
-    )
+    load_rows(capsys, tmp_path / "a.csv", early, warehouse_url)
+    code, refused, _ = load_rows(capsys, tmp_path / "b.csv", later, warehouse_url)
     assert code == 1 and refused["status"] == "refused"
     assert count(engine, t.survey_responses) == 10
 
@@ -201,24 +185,8 @@ def test_a_cumulative_re_export_is_accepted_and_adds_only_the_new_answers(
 ):
     first = [survey_row(respondent=i) for i in range(10)]
     cumulative = first + [survey_row(respondent=100 + i) for i in range(5)]
-    run_cli(
-        capsys,
-        "load-survey",
-        str(write_survey(tmp_path / "a.csv", first)),
-        "--period",
-        "2026H1",
-        "--db",
-        warehouse_url,
-    )
-    code, summary, _ = run_cli(
-        capsys,
-        "load-survey",
-        str(write_survey(tmp_path / "c.csv", cumulative)),
-        "--period",
-        "2026H1",
-        "--db",
-        warehouse_url,
-    )
+    load_rows(capsys, tmp_path / "a.csv", first, warehouse_url)
+    code, summary, _ = load_rows(capsys, tmp_path / "c.csv", cumulative, warehouse_url)
     assert code == 0 and summary["status"] == "accepted"
     assert (summary["accepted"], summary["quarantined"], summary["reasons"]) == (5, 10, {"duplicate": 10})
     assert count(engine, t.survey_responses) == 15
@@ -238,15 +206,7 @@ def test_long_free_text_and_odd_line_separators_load_on_every_database(
     rows = [survey_row(respondent=i) for i in range(9)]
     rows[0]["industry"] = "制" * 500
     rows.append(survey_row(respondent=99, unit="市教育局", comment="办事慢\u2028希望改进"))
-    code, summary, err = run_cli(
-        capsys,
-        "load-survey",
-        str(write_survey(tmp_path / "s.csv", rows)),
-        "--period",
-        "2026H1",
-        "--db",
-        warehouse_url,
-    )
+    code, summary, err = load_rows(capsys, tmp_path / "s.csv", rows, warehouse_url)
     assert code == 0, err
     assert (summary["accepted"], summary["quarantined"]) == (9, 1)
 
@@ -259,15 +219,7 @@ def test_weighted_index_matches_raked_weights_computed_independently(engine, war
         size = "小型" if i < 40 else "中型"
         answer = "满意" if size == "小型" else "一般"
         rows += [survey_row(respondent=i, unit="市发改委", answers=answer, enterprise_size=size)]
-    run_cli(
-        capsys,
-        "load-survey",
-        str(write_survey(tmp_path / "s.csv", rows)),
-        "--period",
-        "2026H1",
-        "--db",
-        warehouse_url,
-    )
+    load_rows(capsys, tmp_path / "s.csv", rows, warehouse_url)
     margins = tmp_path / "margins.csv"
     margins.write_text(
         "attribute,category,population\n企业规模,小型,500\n企业规模,中型,1500\n", encoding="utf-8"

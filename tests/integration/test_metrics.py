@@ -3,7 +3,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bizenv.warehouse import tables as t
-from tests.builders import run_cli, unit_sample, write_survey
+from tests.builders import load_rows, run_cli, unit_sample
 
 
 def write_metrics(path, rows):  # noqa: ANN001, ANN201
@@ -65,15 +65,7 @@ def test_composite_combines_satisfaction_and_indicators_by_policy_weights(
     engine, warehouse_url, tmp_path, capsys
 ):
     survey = unit_sample("市场监管局", 30, "满意") + unit_sample("供电公司", 30, "一般", start=100)
-    run_cli(
-        capsys,
-        "load-survey",
-        str(write_survey(tmp_path / "s.csv", survey)),
-        "--period",
-        "2026H1",
-        "--db",
-        warehouse_url,
-    )
+    load_rows(capsys, tmp_path / "s.csv", survey, warehouse_url)
     metrics = write_metrics(
         tmp_path / "m.csv",
         [

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from bizenv.config import schemas_dir
 from bizenv.warehouse import tables as t
-from tests.builders import run_cli, survey_row, unit_sample, write_survey
+from tests.builders import load_rows, run_cli, survey_row, unit_sample
 
 
 @pytest.mark.parametrize(("unknown", "status"), [(1, "accepted"), (3, "refused")])
@@ -18,15 +18,7 @@ def test_the_critical_unit_expectation_gates_on_its_mostly(
     # 20 rows: 1 unknown unit is 5% (within mostly 0.9), 3 is 15% (beyond it, though under the 20% row gate).
     rows = [survey_row(respondent=i) for i in range(20 - unknown)]
     rows += [survey_row(respondent=100 + i, unit="市教育局") for i in range(unknown)]
-    code, summary, _ = run_cli(
-        capsys,
-        "load-survey",
-        str(write_survey(tmp_path / "s.csv", rows)),
-        "--period",
-        "2026H1",
-        "--db",
-        warehouse_url,
-    )
+    code, summary, _ = load_rows(capsys, tmp_path / "s.csv", rows, warehouse_url)
     assert summary["status"] == status and code == (1 if status == "refused" else 0)
     if status == "refused":
         assert (
@@ -47,15 +39,7 @@ def test_the_critical_unit_expectation_gates_on_its_mostly(
 
 def test_quality_warnings_are_stored_and_reported(engine, warehouse_url, tmp_path, capsys):
     rows = unit_sample("市发改委", 10, "非常满意")
-    _, summary, _ = run_cli(
-        capsys,
-        "load-survey",
-        str(write_survey(tmp_path / "s.csv", rows)),
-        "--period",
-        "2026H1",
-        "--db",
-        warehouse_url,
-    )
+    _, summary, _ = load_rows(capsys, tmp_path / "s.csv", rows, warehouse_url)
     assert summary["status"] == "accepted"
     assert any("top answer" in w for w in summary["validation"]["warnings"])
     with engine.connect() as conn:
@@ -71,15 +55,7 @@ def test_quality_warnings_are_stored_and_reported(engine, warehouse_url, tmp_pat
 
 def test_evaluate_writes_data_docs_and_the_period_quarantine(engine, warehouse_url, tmp_path, capsys):
     rows = unit_sample("市发改委", 30, "满意") + [survey_row(respondent=900, unit="市教育局")]
-    run_cli(
-        capsys,
-        "load-survey",
-        str(write_survey(tmp_path / "s.csv", rows)),
-        "--period",
-        "2026H1",
-        "--db",
-        warehouse_url,
-    )
+    load_rows(capsys, tmp_path / "s.csv", rows, warehouse_url)
     out = tmp_path / "out"
     code, summary, _ = run_cli(
         capsys, "evaluate", "--period", "2026H1", "--out", str(out), "--db", warehouse_url
@@ -97,10 +73,7 @@ def test_evaluate_writes_data_docs_and_the_period_quarantine(engine, warehouse_u
 def test_a_period_failing_a_critical_expectation_is_not_scored(
     engine, warehouse_url, tmp_path, monkeypatch, capsys
 ):
-    run_cli(
-        capsys, "load-survey", str(write_survey(tmp_path / "s.csv", unit_sample("市发改委", 30, "满意"))),
-        "--period", "2026H1", "--db", warehouse_url,
-    )  # fmt: skip
+    load_rows(capsys, tmp_path / "s.csv", unit_sample("市发改委", 30, "满意"), warehouse_url)
     # The unit is retired from the registry after its answers were accepted.
     schemas = tmp_path / "schemas"
     shutil.copytree(schemas_dir(), schemas)

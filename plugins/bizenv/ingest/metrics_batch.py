@@ -88,12 +88,11 @@ def check_metric_rows(table: RawTable) -> tuple[pd.DataFrame, pd.DataFrame, dict
         + " for "
         + indicator,
     )
+    assignments = pd.MultiIndex.from_tuples(
+        [(unit, code) for code, spec in catalogue.items() for unit in spec.responsible]
+    )
     responsible = pd.Series(
-        [
-            (u, i) in {(r, c) for c, spec in catalogue.items() for r in spec.responsible}
-            for u, i in zip(unit_code, indicator, strict=True)
-        ],
-        index=frame.index,
+        pd.MultiIndex.from_arrays([unit_code, indicator]).isin(assignments), index=frame.index
     )
     problems.add(
         "not_responsible",
