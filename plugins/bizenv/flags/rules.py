@@ -249,7 +249,7 @@ def _changes(rankings: pd.DataFrame, history: pd.DataFrame, period: Period, poli
 def significant_decline(
     rankings: pd.DataFrame, history: pd.DataFrame, period: Period, policy: Policy
 ) -> pd.DataFrame:
-    level = policy.flags.change_test_level
+    level = policy.flags.change_fdr_q
     changes = _changes(rankings[rankings["n_respondents"] >= policy.min_respondents], history, period, policy)
     rows = []
     for row in changes[(changes["change"] < 0) & (changes["p"] < level)].itertuples():
@@ -271,7 +271,7 @@ def most_improved(
     rankings: pd.DataFrame, history: pd.DataFrame, period: Period, policy: Policy
 ) -> pd.DataFrame:
     """Recognition: per group, the units with the largest significant rise since last period."""
-    level, n = policy.flags.change_test_level, policy.flags.most_improved_n
+    level, n = policy.flags.change_fdr_q, policy.flags.most_improved_n
     if n == 0:
         return _flags([])
     changes = _changes(

@@ -382,6 +382,7 @@ class PeriodValidation(_Strict):
 class Reliability(_Strict):
     alpha_warning_below: float = Field(gt=0, lt=1)
     confidence_level: float = Field(gt=0.5, lt=1)
+    missing: Literal["listwise", "pairwise"] = "listwise"
 
 
 class ValidationConfig(_Strict):
@@ -406,9 +407,45 @@ class CompositeWeights(_Strict):
         return self
 
 
+class Composite(_Strict):
+    """How the two parts are put on one scale before weighting, and what a one-part unit gets."""
+
+    normalisation: Literal["zscore", "minmax", "none"] = "zscore"
+    single_part: Literal["rank_on_available", "not_ranked"] = "rank_on_available"
+
+
 class RankIntervals(_Strict):
+    """Monte Carlo uncertainty and sensitivity analysis of the ranks (OECD/JRC 2008)."""
+
     draws: int = Field(ge=100)
     seed: int
+    level: float = Field(default=0.9, gt=0.5, lt=1)
+    satisfaction_weight_range: tuple[float, float] = (0.5, 0.7)
+    normalisations: list[Literal["zscore", "minmax", "none"]] = Field(
+        default_factory=lambda: ["zscore", "minmax"], min_length=1
+    )
+    bootstrap_indicators: bool = True
+
+    @model_validator(mode="after")
+    def _range_in_order(self) -> RankIntervals:
+        low, high = self.satisfaction_weight_range
+        if not 0 <= low <= high <= 1:
+            raise ValueError("satisfaction_weight_range must be [low, high] with 0 <= low <= high <= 1")
+        return self
+
+
+class Raking(_Strict):
+    """Bounds on raked weights as multiples of the mean weight (trimmed, then raked again)."""
+
+    weight_bounds: tuple[float, float] | None = None
+
+    @model_validator(mode="after")
+    def _bounds_around_one(self) -> Raking:
+        if self.weight_bounds is not None:
+            low, high = self.weight_bounds
+            if not 0 <= low < 1 < high:
+                raise ValueError("weight_bounds must be [low, high] with 0 <= low < 1 < high")
+        return self
 
 
 class FlagRules(_Strict):
@@ -419,8 +456,9 @@ class FlagRules(_Strict):
     funnel_limit: float = Field(gt=0.5, lt=1)
     funnel_warning: float = Field(gt=0.5, lt=1)
     funnel_winsor: float = Field(ge=0, lt=0.5)
-    change_test_level: float = Field(gt=0, lt=0.5)
+    change_fdr_q: float = Field(gt=0, lt=0.5)
     most_improved_n: int = Field(ge=0)
+    min_bottom_probability: float = Field(default=0.0, ge=0, le=1)
 
     @model_validator(mode="after")
     def _top_and_bottom_apart(self) -> FlagRules:
@@ -445,7 +483,10 @@ class Policy(_Strict):
     min_respondents: int = Field(ge=2)
     confidence_level: float = Field(gt=0.5, lt=1)
     composite_weights: CompositeWeights
+    composite: Composite = Composite()
     rank_intervals: RankIntervals
+    raking: Raking = Raking()
+    min_units_for_observed_frontier: int = Field(default=5, ge=2)
     flags: FlagRules
     suppression_min: int = Field(ge=1)
     fieldwork_grace_days: int = Field(ge=0)
