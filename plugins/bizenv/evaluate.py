@@ -18,7 +18,9 @@ from bizenv.flags.history import later_periods, read_history, stored_rankings
 from bizenv.flags.rules import period_flags
 from bizenv.indicators.frontier import city_levels, frontier_scores, unit_indicator_scores
 from bizenv.periods import Period
-from bizenv.ranking.ranks import composite, rank_in_groups, rank_intervals
+from bizenv.ranking.composite import composite, effective_shares
+from bizenv.ranking.ranks import rank_in_groups
+from bizenv.ranking.uncertainty import rank_uncertainty
 from bizenv.report.publication import write_html, write_workbook
 from bizenv.schemas import load_indicators, load_policy, load_questionnaire, load_registry, load_validation
 from bizenv.schemas.models import Policy, Questionnaire, Registry
@@ -167,12 +169,17 @@ def build_rankings(
     unit_table: pd.DataFrame,
     overall: pd.DataFrame,
     indicator_scores: pd.DataFrame,
+    indicator_rows: pd.DataFrame,
     period: Period,
     policy: Policy,
-) -> pd.DataFrame:
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """One row per registered unit with its satisfaction, indicator score, composite, rank and
-    rank interval. A unit without survey answers but with indicators is ranked on those alone;
-    a surveyed unit under the minimum sample is not ranked."""
+    rank uncertainty; and per group the composite's effective weights (`composite_shares`).
+
+    A surveyed unit under the minimum sample is not ranked and does not take part in its
+    group's normalisation. A unit with one part is ranked on it (policy `composite.single_part`:
+    with `not_ranked`, a unit without survey data is not ranked; a unit without metrics always
+    is, so that having no metrics never takes a unit out of the bottom-five rule)."""
     frame = unit_table.merge(
         overall.rename(
             columns={
@@ -190,25 +197,40 @@ def build_rankings(
     frame["satisfaction_ci_low"] = frame["satisfaction_ci_low"].clip(0, 100)
     frame["satisfaction_ci_high"] = frame["satisfaction_ci_high"].clip(0, 100)
     surveyed_too_few = (frame["n_respondents"] > 0) & (frame["n_respondents"] < policy.min_respondents)
-    # A surveyed unit below the minimum sample has no usable satisfaction part.
-    composite_input = frame.assign(
-        satisfaction_index=frame["satisfaction_index"].where(~surveyed_too_few),
-        satisfaction_se=frame["satisfaction_se"].where(~surveyed_too_few),
+    usable_sat = frame["satisfaction_index"].notna() & ~surveyed_too_few
+    usable_ind = frame["indicator_score"].notna()
+    rankable = ~surveyed_too_few & (usable_sat | usable_ind)
+    if policy.composite.single_part == "not_ranked":
+        rankable &= usable_sat
+    parts = frame.loc[rankable, [*GROUP_BY, "unit_code"]].assign(
+        satisfaction_index=frame["satisfaction_index"].where(usable_sat),
+        satisfaction_se=frame["satisfaction_se"].where(usable_sat),
+        indicator_score=frame["indicator_score"],
     )
-    scored = composite(composite_input, policy)
-    frame["composite_score"] = scored["composite_score"].where(~surveyed_too_few)
-    frame["composite_se"] = scored["composite_se"]
-    frame["composite_basis"] = np.where(surveyed_too_few, "insufficient_sample", scored["composite_basis"])
+    scored = composite(parts, policy, GROUP_BY)
+    frame["composite_score"] = scored["composite_score"]
+    frame["satisfaction_normalised"] = scored["satisfaction_normalised"]
+    frame["indicators_normalised"] = scored["indicators_normalised"]
+    frame["composite_basis"] = np.select(
+        [
+            surveyed_too_few,
+            ~rankable & (usable_sat | usable_ind),
+            usable_sat & usable_ind,
+            usable_sat,
+            usable_ind,
+        ],
+        ["insufficient_sample", "not_ranked", "both", "satisfaction_only", "indicators_only"],
+        "none",
+    )
     frame["ranked"] = frame["composite_score"].notna()
     frame["rank"] = rank_in_groups(frame, GROUP_BY)
-    frame = frame.join(
-        rank_intervals(frame, GROUP_BY, policy.rank_intervals.draws, policy.rank_intervals.seed)
-    )
+    frame = frame.join(rank_uncertainty(scored.assign(ranked=True), indicator_rows, policy, GROUP_BY))
     frame["group_size"] = frame.groupby(GROUP_BY)["unit_code"].transform("size")
     frame["group_ranked"] = frame.groupby(GROUP_BY)["ranked"].transform("sum")
     frame["period"] = period.label
     frame["policy_version"] = policy.version
-    return frame.sort_values(["group_code", "level", "rank", "unit_code"], ignore_index=True)
+    shares = effective_shares(scored, policy, GROUP_BY).assign(period=period.label)
+    return frame.sort_values(["group_code", "level", "rank", "unit_code"], ignore_index=True), shares
 
 
 def derive_flags(
@@ -236,6 +258,39 @@ def rederive_later_flags(conn: Connection, period: Period, registry: Registry, p
         _insert_flags(conn, flags, policy)
         done.append(later.label)
     return done
+
+
+def respondent_weight_rows(responses: pd.DataFrame, weights: pd.Series, period: Period) -> pd.DataFrame:
+    """One row per respondent: the weight they carried (the same on each of their rows)."""
+    frame = pd.DataFrame({"respondent_hash": responses["respondent_hash"], "weight": weights})
+    return frame.drop_duplicates("respondent_hash").assign(period=period.label)[
+        ["period", "respondent_hash", "weight"]
+    ]
+
+
+def composite_summary(shares: pd.DataFrame, policy: Policy) -> dict:
+    """The JSON summary's view of the composite: method, weights, and each group's effective
+    shares of variance (rounded; null where fewer than 3 units have both parts)."""
+
+    def share(value: float) -> float | None:
+        return None if pd.isna(value) else round(float(value), 3)
+
+    return {
+        "normalisation": policy.composite.normalisation,
+        "single_part": policy.composite.single_part,
+        "weights": {
+            "satisfaction": policy.composite_weights.satisfaction,
+            "indicators": policy.composite_weights.indicators,
+        },
+        "effective_shares": {
+            f"{row.group_code}/{row.level}": {
+                "units_with_both_parts": int(row.n_units),
+                "satisfaction": share(row.share_satisfaction),
+                "indicators": share(row.share_indicators),
+            }
+            for row in shares.itertuples()
+        },
+    }
 
 
 def _unit_table(registry: Registry) -> pd.DataFrame:
@@ -304,7 +359,9 @@ def evaluate_period(
         per_unit = unit_indicator_scores(indicator_rows)
         city, city_summary = city_levels(indicator_rows, catalogue, policy.indicator_targets)
 
-    rankings = build_rankings(_unit_table(registry), overall, per_unit, period_, policy)
+    rankings, shares = build_rankings(
+        _unit_table(registry), overall, per_unit, indicator_rows, period_, policy
+    )
     rankings["weighting"] = weighting["method"]
     with engine.begin() as conn:
         # Flags look at earlier periods: read them under the lock, so that two evaluations of
@@ -320,6 +377,8 @@ def evaluate_period(
             t.indicator_scores,
             t.city_indicators,
             t.reliability,
+            t.composite_shares,
+            t.respondent_weights,
         ):
             conn.execute(delete(table).where(table.c.period == period_.label))
         if outcomes:
@@ -327,6 +386,8 @@ def evaluate_period(
         insert_frame(conn, t.reliability, reliability.assign(period=period_.label))
         insert_frame(conn, t.unit_scores, scores.assign(period=period_.label))
         insert_frame(conn, t.rankings, rankings[[c.name for c in t.rankings.columns]])
+        insert_frame(conn, t.composite_shares, shares[[c.name for c in t.composite_shares.columns]])
+        insert_frame(conn, t.respondent_weights, respondent_weight_rows(responses, weights, period_))
         _insert_flags(conn, flags, policy)
         if not indicator_rows.empty:
             insert_frame(
@@ -361,6 +422,7 @@ def evaluate_period(
                 if row.warning
             ],
             "indicators": city_summary,
+            "composite": composite_summary(shares, policy),
             "composite_basis": {
                 k: int(v) for k, v in rankings["composite_basis"].value_counts().sort_index().items()
             },

@@ -176,6 +176,8 @@ rankings = Table(
     Column("indicator_score", Float),
     Column("composite_score", Float),
     Column("rank", Integer),
+    # Rank uncertainty from every source (ranking.uncertainty): the median rank, the policy's
+    # central interval (90% by default) and the probabilities of the bottom N and top N.
     Column("rank_ci_low", Integer),
     Column("rank_ci_high", Integer),
     Column("ranked", Boolean, nullable=False),
@@ -185,6 +187,35 @@ rankings = Table(
     Column("n_indicators", Integer),
     Column("weighting", String(32)),
     Column("policy_version", String(32), nullable=False),
+    Column("rank_median", Integer),
+    Column("p_bottom_n", Float),
+    Column("p_top_n", Float),
+)
+
+# Per comparison group and level: the composite's normalisation and each part's effective share
+# of its variance (ranking.composite.effective_shares), beside the policy weights.
+composite_shares = Table(
+    "composite_shares",
+    metadata,
+    Column("period", String(8), primary_key=True),
+    Column("group_code", String(64), primary_key=True),
+    Column("level", String(32), primary_key=True),
+    Column("normalisation", String(16), nullable=False),
+    Column("n_units", Integer, nullable=False),
+    Column("weight_satisfaction", Float, nullable=False),
+    Column("weight_indicators", Float, nullable=False),
+    Column("share_satisfaction", Float),
+    Column("share_indicators", Float),
+)
+
+# The weight each respondent carried in a period's evaluation (1 unless raked): the paired
+# change tests of the next period read it.
+respondent_weights = Table(
+    "respondent_weights",
+    metadata,
+    Column("period", String(8), primary_key=True),
+    Column("respondent_hash", String(64), primary_key=True),
+    Column("weight", Float, nullable=False),
 )
 
 indicator_scores = Table(
@@ -194,11 +225,12 @@ indicator_scores = Table(
     Column("unit_code", String(64), primary_key=True),
     Column("indicator", String(64), primary_key=True),
     Column("value", Float, nullable=False),
-    Column("frontier_best", Float, nullable=False),
-    Column("frontier_worst", Float, nullable=False),
-    # catalogue | observed (derived from the period's values)
-    Column("frontier_source", String(16), nullable=False),
-    Column("frontier_score", Float, nullable=False),
+    Column("frontier_best", Float),
+    Column("frontier_worst", Float),
+    # catalogue | observed (derived from the period's values) | insufficient_units (no catalogue
+    # frontier and too few reporting units to derive one: not scored)
+    Column("frontier_source", String(24), nullable=False),
+    Column("frontier_score", Float),
     Column("level", String(16), nullable=False),
 )
 
