@@ -6,7 +6,8 @@ periods' rankings with their flags, as `flags.history.read_history` returns them
 
 Rankings columns used: `unit_code`, `group_code`, `level`, `ranked`, `rank`, `group_ranked`,
 `composite_score`, `n_respondents`, `satisfaction_index`, `satisfaction_se`,
-`satisfaction_ci_low`, `satisfaction_ci_high`, `rank_ci_low`, `rank_ci_high`.
+`satisfaction_ci_low`, `satisfaction_ci_high`, `rank_ci_low`, `rank_ci_high` and, when the
+ranks were simulated, `p_bottom_n`.
 """
 
 from __future__ import annotations
@@ -60,11 +61,17 @@ def _score_text(row) -> tuple[str, str]:  # noqa: ANN001
 
 
 def bottom_n(rankings: pd.DataFrame, policy: Policy) -> pd.DataFrame:
-    """The N lowest ranked units of each group; ties at the boundary are all included, and a unit
-    whose rank interval reaches the middle of the group is told its position is uncertain."""
-    n = policy.flags.bottom_n
+    """The N lowest ranked units of each group by point rank (the rule as the programme states
+    it); ties at the boundary are all included. The reason gives P(bottom N) from the rank
+    simulation, and says when the rank interval reaches the middle of the group. With a policy
+    `min_bottom_probability` above 0, a unit below that probability is not flagged."""
+    n, threshold = policy.flags.bottom_n, policy.flags.min_bottom_probability
+    level = f"{policy.rank_intervals.level:.0%}"
     rows = []
     for row in _extreme_n(rankings, policy, n, worst=True).itertuples():
+        probability = getattr(row, "p_bottom_n", np.nan)
+        if threshold > 0 and not probability >= threshold:
+            continue
         size = int(row.group_ranked)
         score_zh, score_en = _score_text(row)
         zh = (
@@ -75,15 +82,18 @@ def bottom_n(rankings: pd.DataFrame, policy: Policy) -> pd.DataFrame:
             f"ranked {int(row.rank)} of {size} in its group (composite {row.composite_score:.1f}, {score_en}), "
             f"in the bottom {n}"
         )
+        if pd.notna(probability):
+            zh += f";综合考虑抽样误差、权重、指标和标准化方法的不确定性,P(后{n}名) = {probability:.2f}"
+            en += f"; allowing for sampling error, weights, indicators and normalisation, P(bottom {n}) = {probability:.2f}"
         if row.in_band > n:
             zh += f";因分数并列,后{n}名共{row.in_band}家"
             en += f"; tied scores put {row.in_band} units in the bottom {n}"
         middle = (size + 1) / 2
         if pd.notna(row.rank_ci_low) and row.rank_ci_low <= middle:
-            zh += f";排名区间为{int(row.rank_ci_low)}–{int(row.rank_ci_high)},已达本组中位,位次在统计上不确定"
+            zh += f";{level}排名区间为{int(row.rank_ci_low)}–{int(row.rank_ci_high)},已达本组中位,位次在统计上不确定"
             en += (
-                f"; its rank interval {int(row.rank_ci_low)}–{int(row.rank_ci_high)} reaches the middle of the "
-                "group, so the position is statistically uncertain"
+                f"; its {level} rank interval {int(row.rank_ci_low)}–{int(row.rank_ci_high)} reaches the middle of "
+                "the group, so the position is statistically uncertain"
             )
         rows.append({"unit_code": row.unit_code, "flag": "BOTTOM_N", "reason": zh, "reason_en": en})
     return _flags(rows)
@@ -162,40 +172,82 @@ def repeated_bottom_n(
     return _flags(rows), notes
 
 
-def funnel_limits(frame: pd.DataFrame, policy: Policy) -> pd.DataFrame:
-    """Per ranked unit with a satisfaction index: the group's target, over-dispersion factor φ and
-    the lower funnel limits (`limit_low` at the policy's limit, `warning_low` at its warning band).
+def dispersion(z: pd.Series, se: pd.Series, winsor: float) -> tuple[float, float]:
+    """φ and τ² of Spiegelhalter (2005, Qual Saf Health Care 14:347): φ = mean of the squared
+    z-scores winsorised at `winsor` in each tail; τ² = (Iφ − (I − 1)) / (Σw − Σw²/Σw) with
+    w = 1/SE², or 0 when Iφ ≤ I − 1 (no evidence of over-dispersion)."""
+    count = len(z)
+    if count < 3:
+        return 1.0, 0.0
+    low, high = z.quantile([winsor, 1 - winsor])
+    phi = float((z.clip(low, high) ** 2).mean())
+    w = 1.0 / se.to_numpy(dtype=float) ** 2
+    excess = count * phi - (count - 1)
+    tau2 = float(excess / (w.sum() - (w**2).sum() / w.sum())) if excess > 0 else 0.0
+    return phi, tau2
 
-    Target: the respondent-weighted mean of the group's indices. z = (y − target) / SE; φ is the
-    mean of squared z-scores winsorised at `funnel_winsor` in each tail, applied (as √φ on the SE)
-    only when the group is over-dispersed (φ > 1).
+
+def funnel_limits(frame: pd.DataFrame, policy: Policy) -> pd.DataFrame:
+    """Per ranked unit with a satisfaction index: its funnel's `target`, `phi`, `tau2`, the
+    lower limits (`limit_low` at the policy's limit, `warning_low` at its warning band), and
+    `pool`/`pool_size`: the units the funnel was built from.
+
+    A group with at least `min_group_size` such units is its own funnel; a smaller group is
+    compared with the funnel of every unit of its level across groups (a two-unit group's own
+    funnel would flag one of any two units that differ). Target: the respondent-weighted mean of
+    the pool's indices. Limits: target − z × √(SE² + τ²) (additive) or target − z × SE × √φ when
+    φ > 1 (multiplicative).
     """
     rules = policy.flags
     data = frame[
         frame["ranked"] & frame["satisfaction_index"].notna() & (frame["satisfaction_se"] > 0)
-    ].copy()
+    ].astype({"satisfaction_index": float, "satisfaction_se": float})
+    columns = ["target", "phi", "tau2", "limit_low", "warning_low", "pool", "pool_size"]
     if data.empty:
-        return data.assign(target=[], phi=[], limit_low=[], warning_low=[])
+        return data.assign(**{c: [] for c in columns})
     parts = []
-    for _, group in data.groupby(GROUP):
-        target = np.average(group["satisfaction_index"], weights=group["n_respondents"])
-        z = (group["satisfaction_index"] - target) / group["satisfaction_se"]
-        if len(z) >= 3:
-            low, high = z.quantile([rules.funnel_winsor, 1 - rules.funnel_winsor])
-            phi = float((z.clip(low, high) ** 2).mean())
+    for (_, level), group in data.groupby(GROUP):
+        own = len(group) >= rules.min_group_size
+        pool = group if own else data[data["level"] == level]
+        target = np.average(pool["satisfaction_index"], weights=pool["n_respondents"])
+        phi, tau2 = dispersion(
+            (pool["satisfaction_index"] - target) / pool["satisfaction_se"],
+            pool["satisfaction_se"],
+            rules.funnel_winsor,
+        )
+        if rules.funnel_overdispersion == "additive":
+            se = np.sqrt(group["satisfaction_se"] ** 2 + tau2)
         else:
-            phi = 1.0
-        inflate = np.sqrt(max(phi, 1.0))
-        se = group["satisfaction_se"] * inflate
+            se = group["satisfaction_se"] * np.sqrt(max(phi, 1.0))
         parts.append(
             group.assign(
                 target=target,
                 phi=phi,
+                tau2=tau2,
                 limit_low=target - stats.norm.ppf(0.5 + rules.funnel_limit / 2) * se,
                 warning_low=target - stats.norm.ppf(0.5 + rules.funnel_warning / 2) * se,
+                pool="group" if own else "level",
+                pool_size=len(pool),
             )
         )
     return pd.concat(parts)
+
+
+def _dispersion_text(row, policy: Policy) -> tuple[str, str]:  # noqa: ANN001
+    if policy.flags.funnel_overdispersion == "additive":
+        if row.tau2 <= 0:
+            return "", ""
+        tau = np.sqrt(row.tau2)
+        return (
+            f",单位间存在过度离散(φ={row.phi:.2f},单位间标准差τ={tau:.1f}),控制限已相应放宽",
+            f"; the units are over-dispersed (φ = {row.phi:.2f}, between-unit SD τ = {tau:.1f}), limits widened",
+        )
+    if row.phi <= 1:
+        return "", ""
+    return (
+        f",单位间存在过度离散(φ={row.phi:.2f}),标准误已相应放大",
+        f"; the units are over-dispersed (φ = {row.phi:.2f}), standard errors inflated",
+    )
 
 
 def significantly_low(rankings: pd.DataFrame, policy: Policy) -> pd.DataFrame:
@@ -204,83 +256,123 @@ def significantly_low(rankings: pd.DataFrame, policy: Policy) -> pd.DataFrame:
     for row in funnel_limits(rankings, policy).itertuples():
         if row.satisfaction_index >= row.limit_low:
             continue
-        dispersion = f",组内存在过度离散(φ={row.phi:.2f}),标准误已相应放大" if row.phi > 1 else ""
-        dispersion_en = (
-            f"; the group is over-dispersed (φ = {row.phi:.2f}), standard errors inflated"
-            if row.phi > 1
-            else ""
-        )
+        dispersion_zh, dispersion_en = _dispersion_text(row, policy)
+        if row.pool == "group":
+            pool_zh, pool_en, note_zh, note_en = "本组", "the group's", "", ""
+        else:
+            pool_zh, pool_en = f"同级全部{row.pool_size}家单位", f"its level's ({row.pool_size} units)"
+            note_zh = f";本组参评单位不足{rules.min_group_size}家,按同级全部单位比较"
+            note_en = f"; its group has fewer than {rules.min_group_size} ranked units, so it is compared with its level"
         rows.append(
             {
                 "unit_code": row.unit_code,
                 "flag": "SIGNIFICANTLY_LOW",
-                "reason": f"满意度指数{row.satisfaction_index:.1f}(n={row.n_respondents})低于本组漏斗图"
-                f"{rules.funnel_limit:.1%}控制下限{row.limit_low:.1f}(本组基准{row.target:.1f},"
-                f"{rules.funnel_warning:.0%}预警下限{row.warning_low:.1f}){dispersion}",
-                "reason_en": f"satisfaction {row.satisfaction_index:.1f} (n={row.n_respondents}) is below the group's "
-                f"{rules.funnel_limit:.1%} funnel limit {row.limit_low:.1f} (group target {row.target:.1f}, "
-                f"{rules.funnel_warning:.0%} warning limit {row.warning_low:.1f}){dispersion_en}",
+                "reason": f"满意度指数{row.satisfaction_index:.1f}(n={row.n_respondents})低于{pool_zh}漏斗图"
+                f"{rules.funnel_limit:.1%}控制下限{row.limit_low:.1f}(基准{row.target:.1f},"
+                f"{rules.funnel_warning:.0%}预警下限{row.warning_low:.1f}){dispersion_zh}{note_zh}",
+                "reason_en": f"satisfaction {row.satisfaction_index:.1f} (n={row.n_respondents}) is below "
+                f"{pool_en} {rules.funnel_limit:.1%} funnel limit {row.limit_low:.1f} (target {row.target:.1f}, "
+                f"{rules.funnel_warning:.0%} warning limit {row.warning_low:.1f}){dispersion_en}{note_en}",
             }
         )
     return _flags(rows)
 
 
-def _changes(rankings: pd.DataFrame, history: pd.DataFrame, period: Period, policy: Policy) -> pd.DataFrame:
-    """Satisfaction change since the previous period with its z and two-sided p; the previous
-    estimate must rest on the minimum sample too (a tiny sample is neither tested nor published)."""
+def changes(
+    rankings: pd.DataFrame,
+    history: pd.DataFrame,
+    period: Period,
+    policy: Policy,
+    overlap: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Satisfaction change since the previous period for every unit with the minimum sample in
+    both: `previous`, `change`, `change_se`, `n_paired`, two-sided `p` and `p_adjusted`
+    (Benjamini-Hochberg over all of the period's tests, falls and rises alike: 35 tests at 5%
+    would otherwise flag about two units a period by chance).
+
+    `overlap` (`flags.paired.overlap_covariance`) makes the test paired where the same
+    enterprises rated the unit in both periods; without it the estimates are independent."""
+    empty = rankings.iloc[0:0].assign(previous=[], change=[], change_se=[], n_paired=[], p=[], p_adjusted=[])
     if history.empty:
-        return rankings.iloc[0:0].assign(previous=[], previous_se=[], change=[], change_se=[], p=[])
+        return empty
+    current = rankings[rankings["n_respondents"] >= policy.min_respondents]
     previous = history[history["period"] == period.previous().label]
     previous = previous[previous["n_respondents"].astype(float) >= policy.min_respondents]
     before = previous[["unit_code", "satisfaction_index", "satisfaction_se"]].rename(
         columns={"satisfaction_index": "previous", "satisfaction_se": "previous_se"}
     )
-    both = rankings.merge(before, on="unit_code")
+    both = current.merge(before, on="unit_code")
     both = both[both["satisfaction_index"].notna() & both["previous"].notna()]
     both = both[(both["satisfaction_se"] > 0) & (both["previous_se"] > 0)]
+    if both.empty:
+        return empty
     both = both.astype(
         {c: float for c in ["satisfaction_index", "satisfaction_se", "previous", "previous_se"]}
     )
-    se = np.sqrt(both["satisfaction_se"] ** 2 + both["previous_se"] ** 2)
+    paired = overlap if overlap is not None else pd.DataFrame(columns=["unit_code", "n_paired", "covariance"])
+    both = both.merge(paired, on="unit_code", how="left")
+    both["n_paired"] = both["n_paired"].fillna(0).astype(int)
+    covariance = both["covariance"].fillna(0.0).astype(float)
+    variance = both["satisfaction_se"] ** 2 + both["previous_se"] ** 2 - 2 * covariance
+    # Calibrated SEs and uncalibrated covariances can disagree at the margin: never below
+    # (SE_now − SE_before)², the least a difference of two such estimates varies (correlation 1).
+    floor = (both["satisfaction_se"] - both["previous_se"]) ** 2
+    se = np.sqrt(np.maximum(variance, floor).clip(lower=1e-12))
     change = both["satisfaction_index"] - both["previous"]
-    return both.assign(change=change, change_se=se, p=2 * stats.norm.sf(np.abs(change / se)))
+    p = 2 * stats.norm.sf(np.abs(change / se))
+    return both.assign(
+        change=change, change_se=se, p=p, p_adjusted=stats.false_discovery_control(p, method="bh")
+    )
+
+
+def _test_text(row, q: float) -> tuple[str, str]:  # noqa: ANN001
+    paired = f",其中{row.n_paired}家企业两期均参评,按配对计算" if row.n_paired else ""
+    paired_en = f"; {row.n_paired} enterprises rated it in both periods, paired" if row.n_paired else ""
+    return (
+        f"标准误{row.change_se:.1f},{_p(row.p)},经Benjamini–Hochberg多重比较校正后p={row.p_adjusted:.3f},"
+        f"错误发现率q={q}{paired}",
+        f"SE {row.change_se:.1f}, {_p(row.p)}, Benjamini–Hochberg adjusted p={row.p_adjusted:.3f} < q={q}{paired_en}",
+    )
 
 
 def significant_decline(
-    rankings: pd.DataFrame, history: pd.DataFrame, period: Period, policy: Policy
+    rankings: pd.DataFrame,
+    history: pd.DataFrame,
+    period: Period,
+    policy: Policy,
+    overlap: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    level = policy.flags.change_fdr_q
-    changes = _changes(rankings[rankings["n_respondents"] >= policy.min_respondents], history, period, policy)
+    q = policy.flags.change_fdr_q
+    tested = changes(rankings, history, period, policy, overlap)
     rows = []
-    for row in changes[(changes["change"] < 0) & (changes["p"] < level)].itertuples():
+    for row in tested[(tested["change"] < 0) & (tested["p_adjusted"] < q)].itertuples():
+        test_zh, test_en = _test_text(row, q)
         rows.append(
             {
                 "unit_code": row.unit_code,
                 "flag": "SIGNIFICANT_DECLINE",
                 "reason": f"满意度指数由{period.previous().label}的{row.previous:.1f}降至{row.satisfaction_index:.1f},"
-                f"下降{-row.change:.1f}(标准误{row.change_se:.1f},{_p(row.p)},显著性水平{level})",
+                f"下降{-row.change:.1f}({test_zh})",
                 "reason_en": f"satisfaction fell from {row.previous:.1f} in {period.previous().label} to "
-                f"{row.satisfaction_index:.1f}, by {-row.change:.1f} (SE {row.change_se:.1f}, {_p(row.p)} "
-                f"< {level})",
+                f"{row.satisfaction_index:.1f}, by {-row.change:.1f} ({test_en})",
             }
         )
     return _flags(rows)
 
 
 def most_improved(
-    rankings: pd.DataFrame, history: pd.DataFrame, period: Period, policy: Policy
+    rankings: pd.DataFrame,
+    history: pd.DataFrame,
+    period: Period,
+    policy: Policy,
+    overlap: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Recognition: per group, the units with the largest significant rise since last period."""
-    level, n = policy.flags.change_fdr_q, policy.flags.most_improved_n
+    """Recognition: per group, the ranked units with the largest significant rise since last period."""
+    q, n = policy.flags.change_fdr_q, policy.flags.most_improved_n
     if n == 0:
         return _flags([])
-    changes = _changes(
-        rankings[rankings["ranked"] & (rankings["n_respondents"] >= policy.min_respondents)],
-        history,
-        period,
-        policy,
-    )
-    rising = changes[(changes["change"] > 0) & (changes["p"] < level)]
+    tested = changes(rankings, history, period, policy, overlap)
+    rising = tested[tested["ranked"].astype(bool) & (tested["change"] > 0) & (tested["p_adjusted"] < q)]
     order = rising.groupby(GROUP)["change"].rank(method="min", ascending=False)
     rows = []
     for row in rising[order <= n].itertuples():
@@ -289,9 +381,10 @@ def most_improved(
                 "unit_code": row.unit_code,
                 "flag": "MOST_IMPROVED",
                 "reason": f"满意度指数由{period.previous().label}的{row.previous:.1f}升至{row.satisfaction_index:.1f},"
-                f"提升{row.change:.1f}({_p(row.p)}),为本组进步最大",
+                f"提升{row.change:.1f}(校正后p={row.p_adjusted:.3f}),为本组进步最大",
                 "reason_en": f"satisfaction rose from {row.previous:.1f} in {period.previous().label} to "
-                f"{row.satisfaction_index:.1f}, by {row.change:.1f} ({_p(row.p)}): the largest rise in its group",
+                f"{row.satisfaction_index:.1f}, by {row.change:.1f} (adjusted p={row.p_adjusted:.3f}): "
+                "the largest rise in its group",
             }
         )
     return _flags(rows)
@@ -312,8 +405,13 @@ def insufficient_sample(rankings: pd.DataFrame, policy: Policy) -> pd.DataFrame:
 
 
 def period_flags(
-    rankings: pd.DataFrame, history: pd.DataFrame, period: Period, policy: Policy
+    rankings: pd.DataFrame,
+    history: pd.DataFrame,
+    period: Period,
+    policy: Policy,
+    overlap: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
+    """Every flag of the period. `overlap`: see `changes`."""
     bottom = bottom_n(rankings, policy)
     repeated, notes = repeated_bottom_n(rankings, bottom, history, period, policy)
     for unit, (zh, en) in notes.items():
@@ -324,9 +422,9 @@ def period_flags(
         bottom,
         repeated,
         significantly_low(rankings, policy),
-        significant_decline(rankings, history, period, policy),
+        significant_decline(rankings, history, period, policy, overlap),
         top_n(rankings, policy, bottom),
-        most_improved(rankings, history, period, policy),
+        most_improved(rankings, history, period, policy, overlap),
         insufficient_sample(rankings, policy),
     ]
     flags = (

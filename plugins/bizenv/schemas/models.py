@@ -456,6 +456,7 @@ class FlagRules(_Strict):
     funnel_limit: float = Field(gt=0.5, lt=1)
     funnel_warning: float = Field(gt=0.5, lt=1)
     funnel_winsor: float = Field(ge=0, lt=0.5)
+    funnel_overdispersion: Literal["additive", "multiplicative"] = "additive"
     change_fdr_q: float = Field(gt=0, lt=0.5)
     most_improved_n: int = Field(ge=0)
     min_bottom_probability: float = Field(default=0.0, ge=0, le=1)

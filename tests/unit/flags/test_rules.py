@@ -5,8 +5,10 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from bizenv.flags.paired import overlap_covariance
 from bizenv.flags.rules import (
     bottom_n,
+    changes,
     funnel_limits,
     insufficient_sample,
     most_improved,
@@ -64,6 +66,19 @@ def test_bottom_five_are_flagged_with_rank_group_size_and_scores():
         in flags.loc["u11", "reason"]
     )
     assert flags.loc["u11", "reason_en"].startswith("ranked 12 of 12 in its group (composite 79.0")
+
+
+def test_the_bottom_reason_gives_the_simulated_probability_of_the_bottom_n():
+    frame = group(TWELVE).assign(p_bottom_n=[0.0] * 7 + [0.41, 0.6, 0.83, 0.97, 1.0])
+    flags = bottom_n(frame, POLICY).set_index("unit_code")
+    assert "P(后5名) = 0.83" in flags.loc["u09", "reason"]
+    assert "P(bottom 5) = 0.41" in flags.loc["u07", "reason_en"]
+
+
+def test_a_minimum_probability_keeps_uncertain_units_out_of_the_bottom_n():
+    frame = group(TWELVE).assign(p_bottom_n=[0.0] * 7 + [0.41, 0.6, 0.83, 0.97, 1.0])
+    flags = bottom_n(frame, with_flags(min_bottom_probability=0.5))
+    assert flags["unit_code"].tolist() == ["u08", "u09", "u10", "u11"]
 
 
 def test_a_tie_at_the_boundary_includes_every_tied_unit_and_says_so():
@@ -148,25 +163,128 @@ def test_funnel_limits_by_hand_without_over_dispersion():
     assert significantly_low(frame, POLICY)["unit_code"].tolist() == ["u11"]
 
 
-def test_over_dispersion_widens_the_funnel():
+def with_flags(**changes) -> object:  # noqa: ANN003
+    return POLICY.model_copy(update={"flags": POLICY.flags.model_copy(update=changes)})
+
+
+def dispersed_scores() -> list[float]:
     rng = np.random.default_rng(4)
-    scores = list(75 + rng.normal(0, 5, 11)) + [62.0]
-    tight = group(scores, se=1.0)
-    limits = funnel_limits(tight, POLICY)
+    return list(75 + rng.normal(0, 5, 11)) + [62.0]
+
+
+def test_additive_over_dispersion_by_hand():
+    scores = dispersed_scores()
+    limits = funnel_limits(group(scores, se=1.0), POLICY)
+    target = np.mean(scores)
+    z = np.array(scores) - target  # SE 1
+    low, high = np.quantile(z, [0.1, 0.9])
+    phi = np.mean(np.clip(z, low, high) ** 2)
+    # Spiegelhalter (2005): τ² = (Iφ − (I − 1)) / (Σw − Σw²/Σw), w = 1/SE² = 1: (12φ − 11) / 11.
+    tau2 = (12 * phi - 11) / (12 - 12 / 12)
+    assert limits["tau2"].iloc[0] == pytest.approx(tau2)
+    assert limits["limit_low"].iloc[0] == pytest.approx(target - stats.norm.ppf(0.999) * np.sqrt(1 + tau2))
+    flagged = significantly_low(group(scores, se=1.0), POLICY)
+    assert all("过度离散" in r and "τ=" in r for r in flagged["reason"])
+
+
+def test_multiplicative_over_dispersion_inflates_the_se_by_root_phi():
+    policy = with_flags(funnel_overdispersion="multiplicative")
+    limits = funnel_limits(group(dispersed_scores(), se=1.0), policy)
     assert limits["phi"].iloc[0] > 1
     inflated = limits["target"].iloc[0] - stats.norm.ppf(0.999) * np.sqrt(limits["phi"].iloc[0])
     assert limits["limit_low"].iloc[0] == pytest.approx(inflated)
-    flagged = significantly_low(tight, POLICY)
-    assert all("过度离散" in r for r in flagged["reason"])
+
+
+def test_no_over_dispersion_leaves_the_limits_alone():
+    limits = funnel_limits(group([75.0, 75.5, 74.5, 75.2, 74.8] * 2 + [75.1, 74.9], se=2.0), POLICY)
+    assert (limits["tau2"] == 0).all()
+
+
+def two_unit_group_beside_the_government() -> pd.DataFrame:
+    government = group([72.0 + 0.5 * (i % 5 - 2) for i in range(12)], se=1.0)
+    judicial = group([80.0, 70.0], se=1.0, group_code="judicial").assign(
+        unit_code=["court", "procuratorate"], group_ranked=2
+    )
+    return pd.concat([government, judicial], ignore_index=True)
+
+
+def test_a_two_unit_group_is_judged_by_the_funnel_of_its_level():
+    frame = two_unit_group_beside_the_government()
+    limits = funnel_limits(frame, POLICY).set_index("unit_code")
+    assert limits.loc["procuratorate", "pool"] == "level" and limits.loc["procuratorate", "pool_size"] == 14
+    assert limits.loc["u00", "pool"] == "group" and limits.loc["u00", "pool_size"] == 12
+    # In line with the level (target ≈ 72.4, limit ≈ 66): no flag, although its own two-point
+    # funnel (target 75, limit 75 − 3.09 = 71.9) would have flagged it.
+    assert "procuratorate" not in set(significantly_low(frame, POLICY)["unit_code"])
+    own_funnel = with_flags(min_group_size=2, bottom_n=1, top_n=1)
+    judicial = frame[frame["group_code"] == "judicial"]
+    alone = funnel_limits(judicial, own_funnel).set_index("unit_code")
+    assert alone.loc["procuratorate", "limit_low"] == pytest.approx(75 - stats.norm.ppf(0.999))
+    assert significantly_low(judicial, own_funnel)["unit_code"].tolist() == ["procuratorate"]
+
+
+def test_a_small_group_unit_far_below_its_level_is_flagged_and_told_why():
+    frame = two_unit_group_beside_the_government()
+    frame.loc[frame["unit_code"] == "procuratorate", "satisfaction_index"] = 55.0
+    flags = significantly_low(frame, POLICY).set_index("unit_code")
+    assert "同级全部14家单位" in flags.loc["procuratorate", "reason"]
+    assert "本组参评单位不足10家" in flags.loc["procuratorate", "reason"]
 
 
 def test_a_decline_is_flagged_only_when_sampling_noise_cannot_explain_it():
     now = group([75.0, 78.5] + TWELVE[2:], se=1.0)
     before = history_of(group([80.0, 80.0] + TWELVE[2:], se=1.0), "2025H2", set())
     flags = significant_decline(now, before, P, POLICY).set_index("unit_code")
-    # u00: −5 with SE √2 → z −3.54, p 0.0004; u01: −1.5 → z −1.06, p 0.29
+    # u00: −5 with SE √2 → z −3.54, p 0.0004, BH × 12 / 1 → 0.0048; u01: −1.5 → p 0.29
     assert list(flags.index) == ["u00"]
     assert "满意度指数由2025H2的80.0降至75.0,下降5.0(标准误1.4,p<0.001" in flags.loc["u00", "reason"]
+    assert "校正后p=0.005" in flags.loc["u00", "reason"]
+
+
+def test_decline_p_values_are_benjamini_hochberg_adjusted_across_the_period():
+    # Three falls with raw p 0.001, 0.02 and 0.04 among 12 tests (the rest p = 1):
+    # adjusted p = min over j ≥ i of p_(j) × 12 / j → 0.012, 0.12, 0.16. Only the first is flagged,
+    # although all three are under 0.05 unadjusted.
+    drops = [stats.norm.isf(p / 2) * np.sqrt(2) for p in (0.001, 0.02, 0.04)]
+    now = group([80.0 - d for d in drops] + TWELVE[3:], se=1.0)
+    before = history_of(group([80.0, 80.0, 80.0] + TWELVE[3:], se=1.0), "2025H2", set())
+    tested = changes(now, before, P, POLICY).set_index("unit_code")
+    assert tested.loc[["u00", "u01", "u02"], "p"].tolist() == pytest.approx([0.001, 0.02, 0.04])
+    assert tested.loc[["u00", "u01", "u02"], "p_adjusted"].tolist() == pytest.approx([0.012, 0.12, 0.16])
+    assert significant_decline(now, before, P, POLICY)["unit_code"].tolist() == ["u00"]
+
+
+def paired_scores(period_scores: dict[str, list[float]]) -> pd.DataFrame:
+    rows = [
+        {"unit_code": "u00", "respondent_hash": r, "weight": 1.0, "score": y, "complete": True}
+        for r, y in period_scores.items()
+    ]
+    return pd.DataFrame(rows)
+
+
+def test_paired_change_se_is_the_paired_t_se_by_hand():
+    firms = ["a", "b", "c", "d", "e"]
+    y_now, y_before = [70.0, 60.0, 80.0, 75.0, 65.0], [72.0, 65.0, 79.0, 80.0, 69.0]
+    overlap = overlap_covariance(
+        paired_scores(dict(zip(firms, y_now, strict=True))),
+        paired_scores(dict(zip(firms, y_before, strict=True))),
+    )
+    # Linearised SE of a mean of n = 5 (R's svymean): √(Σ(y − ȳ)² / (n (n − 1))).
+    se = [np.sqrt(np.sum((np.array(y) - np.mean(y)) ** 2) / 20) for y in (y_now, y_before)]
+    now = group([70.0], se=se[0], n_respondents=30).assign(group_ranked=1)
+    before = history_of(group([73.0], se=se[1], n_respondents=30), "2025H2", set())
+    tested = changes(now, before, P, POLICY, overlap).iloc[0]
+    d = np.array(y_now) - np.array(y_before)  # −2, −5, 1, −5, −4
+    assert tested["n_paired"] == 5
+    assert tested["change_se"] == pytest.approx(np.std(d, ddof=1) / np.sqrt(5))
+    independent = changes(now, before, P, POLICY).iloc[0]
+    assert independent["change_se"] == pytest.approx(np.hypot(*se))
+    assert tested["change_se"] < independent["change_se"]
+
+
+def test_enterprises_in_one_period_only_add_no_covariance():
+    overlap = overlap_covariance(paired_scores({"a": 70.0, "b": 60.0}), paired_scores({"c": 72.0, "d": 65.0}))
+    assert overlap.empty
 
 
 def test_top_n_and_the_most_improved_unit_are_recognised():
