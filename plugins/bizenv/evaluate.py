@@ -15,6 +15,7 @@ from sqlalchemy import Connection, Engine, case, delete, func, select
 from bizenv.config import schemas_dir
 from bizenv.errors import BizenvError, GateRefused
 from bizenv.flags.history import later_periods, read_history, stored_rankings
+from bizenv.flags.paired import overlap_covariance
 from bizenv.flags.rules import period_flags
 from bizenv.indicators.frontier import city_levels, frontier_scores, unit_indicator_scores
 from bizenv.periods import Period
@@ -233,12 +234,38 @@ def build_rankings(
     return frame.sort_values(["group_code", "level", "rank", "unit_code"], ignore_index=True), shares
 
 
+def stored_respondent_scores(conn: Connection, period: Period, questionnaire: Questionnaire) -> pd.DataFrame:
+    """A period's respondent scores as its evaluation weighted them (`respondent_weights`; 1
+    where the period was evaluated before weights were stored)."""
+    responses = read_period_responses(conn, period, questionnaire)
+    w = t.respondent_weights
+    stored = dict(
+        conn.execute(select(w.c.respondent_hash, w.c.weight).where(w.c.period == period.label)).all()
+    )
+    weights = responses["respondent_hash"].map(stored).fillna(1.0)
+    return respondent_scores(responses.assign(weight=weights), questionnaire)
+
+
 def derive_flags(
-    conn: Connection, rankings: pd.DataFrame, period: Period, registry: Registry, policy: Policy
+    conn: Connection,
+    rankings: pd.DataFrame,
+    period: Period,
+    registry: Registry,
+    policy: Policy,
+    questionnaire: Questionnaire,
+    scored: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """The period's flags, reading the earlier periods they look back at, with unit names."""
+    """The period's flags, reading the earlier periods they look back at, with unit names.
+
+    Change tests are paired over the enterprises that rated a unit in both periods: `scored` is
+    this period's `respondent_scores` output (read from the warehouse when not given)."""
     history = read_history(conn, period, max(policy.flags.consecutive_periods - 1, 1))
-    flags = period_flags(rankings, history, period, policy)
+    overlap = None
+    if (history["period"] == period.previous().label).any():
+        now = scored if scored is not None else stored_respondent_scores(conn, period, questionnaire)
+        before = stored_respondent_scores(conn, period.previous(), questionnaire)
+        overlap = overlap_covariance(now, before)
+    flags = period_flags(rankings, history, period, policy, overlap)
     names = {u.code: u.name for u in registry.units}
     return flags.assign(unit_name=flags["unit_code"].map(names), period=period.label)
 
@@ -249,11 +276,15 @@ def _insert_flags(conn: Connection, flags: pd.DataFrame, policy: Policy) -> None
     )
 
 
-def rederive_later_flags(conn: Connection, period: Period, registry: Registry, policy: Policy) -> list[str]:
+def rederive_later_flags(
+    conn: Connection, period: Period, registry: Registry, policy: Policy, questionnaire: Questionnaire
+) -> list[str]:
     """Later periods' flags look back at this one: re-derive them, in order, in this transaction."""
     done = []
     for later in later_periods(conn, period):
-        flags = derive_flags(conn, stored_rankings(conn, [later.label]), later, registry, policy)
+        flags = derive_flags(
+            conn, stored_rankings(conn, [later.label]), later, registry, policy, questionnaire
+        )
         conn.execute(delete(t.flags).where(t.flags.c.period == later.label))
         _insert_flags(conn, flags, policy)
         done.append(later.label)
@@ -367,7 +398,7 @@ def evaluate_period(
         # Flags look at earlier periods: read them under the lock, so that two evaluations of
         # neighbouring periods cannot each work from the other's stale flags.
         lock_for_write(conn, t.rankings, t.flags)
-        flags = derive_flags(conn, rankings, period_, registry, policy)
+        flags = derive_flags(conn, rankings, period_, registry, policy, questionnaire, scored)
         ensure_period(conn, period_)
         sync_units(conn, registry)
         for table in (
@@ -429,7 +460,7 @@ def evaluate_period(
             "flags": {k: int(v) for k, v in flags["flag"].value_counts().sort_index().items()},
             "policy_version": policy.version,
         }
-        rederived = rederive_later_flags(conn, period_, registry, policy)
+        rederived = rederive_later_flags(conn, period_, registry, policy, questionnaire)
         if rederived:
             summary["rederived_later_periods"] = rederived
             summary["stale_outputs"] = (
@@ -452,6 +483,7 @@ def evaluate_period(
                     rankings=rankings,
                     flags=flags,
                     scores=scores,
+                    shares=shares,
                     reliability=reliability,
                     quarantine=quarantine,
                     summary=summary,
@@ -465,6 +497,8 @@ def evaluate_period(
                 write_workbook(
                     out_dir / "report.xlsx",
                     rankings_csv=rankings_csv_frame(rankings, policy),
+                    rankings=rankings,
+                    shares=shares,
                     flags=flags,
                     scores=scores,
                     indicator_rows=indicator_rows,

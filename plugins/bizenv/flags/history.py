@@ -12,7 +12,7 @@ from bizenv.warehouse.reads import fetch_frame
 HISTORY_COLUMNS = [
     "period", "unit_code", "group_code", "level", "ranked", "rank", "group_ranked",
     "composite_score", "n_respondents", "satisfaction_index", "satisfaction_se", "satisfaction_ci_low",
-    "satisfaction_ci_high", "rank_ci_low", "rank_ci_high", "flags",
+    "satisfaction_ci_high", "rank_ci_low", "rank_ci_high", "p_bottom_n", "flags",
 ]  # fmt: skip
 
 
@@ -24,7 +24,7 @@ def stored_rankings(conn: Connection, periods: list[str]) -> pd.DataFrame:
         select(
             r.c.period, r.c.unit_code, r.c.group_code, r.c.level, r.c.ranked, r.c.rank, r.c.composite_score,
             r.c.n_respondents, r.c.satisfaction_index, r.c.satisfaction_ci_low, r.c.satisfaction_ci_high,
-            r.c.rank_ci_low, r.c.rank_ci_high, s.c.std_error.label("satisfaction_se"),
+            r.c.rank_ci_low, r.c.rank_ci_high, r.c.p_bottom_n, s.c.std_error.label("satisfaction_se"),
         )
         .outerjoin(s, and_(s.c.period == r.c.period, s.c.unit_code == r.c.unit_code, s.c.dimension == "overall"))
         .where(r.c.period.in_(periods)),

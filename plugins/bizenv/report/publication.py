@@ -42,8 +42,26 @@ def dimension_table(scores: pd.DataFrame, questionnaire: Questionnaire, policy: 
     return wide
 
 
+def _share_text(shares: pd.DataFrame, group: str, level: str) -> str | None:
+    """The group's effective weights, as a sentence for its heading."""
+    row = shares[(shares["group_code"] == group) & (shares["level"] == level)]
+    if row.empty or pd.isna(row["share_satisfaction"].iloc[0]):
+        return None
+    r = row.iloc[0]
+    return (
+        f"综合得分实际构成(方差贡献,{int(r.n_units)}家单位两部分齐全):满意度 {r.share_satisfaction:.0%},"
+        f"部门指标 {r.share_indicators:.0%}(政策权重 {r.weight_satisfaction:.0%} / {r.weight_indicators:.0%})"
+        f" · effective shares {r.share_satisfaction:.2f} / {r.share_indicators:.2f}"
+    )
+
+
 def _groups(
-    rankings: pd.DataFrame, flags: pd.DataFrame, weakest: pd.Series, registry: Registry, policy: Policy
+    rankings: pd.DataFrame,
+    flags: pd.DataFrame,
+    weakest: pd.Series,
+    shares: pd.DataFrame,
+    registry: Registry,
+    policy: Policy,
 ) -> list:
     by_unit = flags.groupby("unit_code")["flag"].agg(list)
     groups = []
@@ -66,13 +84,23 @@ def _groups(
                     ),
                     "indicator_text": _fmt(r.indicator_score),
                     "composite_text": _fmt(r.composite_score, 2),
+                    "rank_median": str(int(r.rank_median)) if r.ranked else "—",
                     "rank_interval": f"{int(r.rank_ci_low)}–{int(r.rank_ci_high)}" if r.ranked else "—",
+                    "p_bottom": _fmt(r.p_bottom_n, 2),
                     "weakest": weakest.get(r.unit_code, "—") if shown else "—",
                     "flags": by_unit.get(r.unit_code, []),
                 }
             )
         meta = registry.groups[group]
-        groups.append({"name": meta.name, "name_en": meta.name_en, "level": level, "rows": rows})
+        groups.append(
+            {
+                "name": meta.name,
+                "name_en": meta.name_en,
+                "level": level,
+                "rows": rows,
+                "shares": _share_text(shares, group, level),
+            }
+        )
     return groups
 
 
@@ -83,6 +111,7 @@ def write_html(
     rankings: pd.DataFrame,
     flags: pd.DataFrame,
     scores: pd.DataFrame,
+    shares: pd.DataFrame,
     reliability: pd.DataFrame,
     quarantine: pd.DataFrame,
     summary: dict,
@@ -128,7 +157,12 @@ def write_html(
         .sort_values(["order", "unit_code"]),
         recognition=flags[flags["flag"].isin(RECOGNITION)].sort_values(["flag", "unit_code"]),
         groups=_groups(
-            rankings, flags, dims["weakest"] if "weakest" in dims else pd.Series(dtype=str), registry, policy
+            rankings,
+            flags,
+            dims["weakest"] if "weakest" in dims else pd.Series(dtype=str),
+            shares,
+            registry,
+            policy,
         ),
         dimensions=questionnaire.dimensions,
         dimension_rows=dimension_rows,
@@ -136,7 +170,11 @@ def write_html(
         quarantine=by_reason,
         quarantine_total=len(quarantine),
         data_docs=data_docs,
-        draws=policy.rank_intervals.draws,
+        simulation=policy.rank_intervals,
+        normalisation={"zscore": "z分数", "minmax": "极差", "none": "不标准化"}[
+            policy.composite.normalisation
+        ],
+        bottom_n=policy.flags.bottom_n,
         min_n=policy.min_respondents,
         suppress=policy.suppression_min,
     )
@@ -144,10 +182,19 @@ def write_html(
     return path
 
 
+SENSITIVITY_COLUMNS = [
+    "group_code", "level", "unit_code", "unit_name", "composite_basis", "satisfaction_normalised",
+    "indicators_normalised", "composite_score", "rank", "rank_median", "rank_ci_low", "rank_ci_high",
+    "p_bottom_n", "p_top_n",
+]  # fmt: skip
+
+
 def write_workbook(
     path: Path,
     *,
     rankings_csv: pd.DataFrame,
+    rankings: pd.DataFrame,
+    shares: pd.DataFrame,
     flags: pd.DataFrame,
     scores: pd.DataFrame,
     indicator_rows: pd.DataFrame,
@@ -161,6 +208,8 @@ def write_workbook(
     )
     sheets = {
         "排名 rankings": rankings_csv,
+        "排名稳健性 sensitivity": rankings.loc[rankings["ranked"], SENSITIVITY_COLUMNS],
+        "综合权重 composite": shares,
         "问责与表彰 flags": flags[["period", "unit_code", "unit_name", "flag", "reason", "reason_en"]],
         "维度得分 dimensions": dims.reset_index(),
         "部门指标 indicators": indicator_rows,
