@@ -3,6 +3,15 @@
 Each respondent gets one weight, used for every unit they rated. Raking adjusts the weights,
 one attribute at a time, until every category's weighted count equals its population count
 within the tolerance (relative); it fails with a message naming the margin that cannot be met.
+
+Raking is the multiplicative (exponential) case of Deville & Särndal's (1992) calibration, the
+one that keeps weights positive but not bounded: a small category with a large population can
+give a few respondents most of the weight, and one firm's answers would then move a unit's
+index. Bounds (multiples of the mean weight, which the margins fix at population / respondents)
+trim the weights after every pass, and the passes continue until the margins hold again with
+the bounds (trimming; Lumley, Complex Surveys, 2010, ch. 7). When the bounds make a margin
+unreachable, no pass ever meets both, and the error names that margin rather than returning
+weights that fail one or the other.
 """
 
 from __future__ import annotations
@@ -25,6 +34,7 @@ class RakingResult:
     weights: pd.Series  # indexed like the respondents given
     iterations: int
     max_relative_error: float
+    at_bounds: int = 0  # weights that ended at a bound (0 without bounds)
 
 
 def read_margins(path: Path, questionnaire: Questionnaire) -> pd.DataFrame:
@@ -85,8 +95,17 @@ def rake(
     tolerance: float = 1e-6,
     max_iterations: int = 1000,
     base_weights: pd.Series | None = None,
+    bounds: tuple[float, float] | None = None,
 ) -> RakingResult:
-    """Weights for `respondents` (one row each, a column per raked attribute) matching `margins`."""
+    """Weights for `respondents` (one row each, a column per raked attribute) matching `margins`.
+
+    `bounds` = (low, high), multiples of the mean weight (e.g. the policy's
+    `raking.weight_bounds`): after each pass the weights are clipped into [low, high] × mean and
+    raking continues until every margin is within `tolerance` with the bounds holding."""
+    if bounds is not None:
+        low, high = (float(b) for b in bounds)
+        if not 0 <= low < 1 < high:
+            raise BizenvError(f"weight bounds must be (low, high) with 0 <= low < 1 < high, not {bounds}")
     attributes = list(dict.fromkeys(margins["attribute"]))
     totals = margins.groupby("attribute", sort=False)["population"].sum()
     if not np.allclose(totals.to_numpy(), totals.iloc[0], rtol=1e-9):
@@ -126,15 +145,30 @@ def rake(
         targets[attribute] = wanted["population"].to_numpy(dtype=float)
 
     weights = np.ones(len(respondents)) if base_weights is None else base_weights.to_numpy(dtype=float).copy()
+    if bounds is not None:
+        # Once the margins hold, the weights sum to the population: the mean weight is fixed.
+        mean_weight = float(totals.iloc[0]) / len(respondents)
+        floor, ceiling = low * mean_weight, high * mean_weight
     worst = np.inf
     for iteration in range(1, max_iterations + 1):
         for attribute in attributes:
             current = np.bincount(codes[attribute], weights=weights, minlength=len(targets[attribute]))
             weights *= (targets[attribute] / current)[codes[attribute]]
+        if bounds is not None:
+            np.clip(weights, floor, ceiling, out=weights)
         worst, where = _worst_margin(weights, codes, targets, names)
         if worst < tolerance:
-            return RakingResult(pd.Series(weights, index=respondents.index), iteration, worst)
+            at_bounds = 0
+            if bounds is not None:
+                at_bounds = int(((weights <= floor * (1 + 1e-9)) | (weights >= ceiling * (1 - 1e-9))).sum())
+            return RakingResult(pd.Series(weights, index=respondents.index), iteration, worst, at_bounds)
     attribute, category = where
+    if bounds is not None:
+        raise BizenvError(
+            f"raking with weight bounds [{low:g}, {high:g}] × the mean weight cannot meet margin "
+            f"{attribute}={category}: still {worst:.2e} off (relative) after {max_iterations} iterations; "
+            "widen the bounds or merge that category with a neighbouring one"
+        )
     raise BizenvError(
         f"raking did not converge in {max_iterations} iterations: margin {attribute}={category} is still "
         f"{worst:.2e} off (relative); the margins may be inconsistent with the sample"
