@@ -66,17 +66,21 @@ def test_unweighted_interval_is_the_ordinary_t_interval():
 
 
 def test_weighted_summary_matches_an_independent_formulation():
+    # Since the linearization SE (see test_variance.py): the sample is the whole design, so the
+    # SE is the with-replacement SE of a ratio mean, V = n/(n − 1) Σ (w(y − ȳ))² / (Σw)², and
+    # the interval has n − 1 degrees of freedom (Kish's n_eff is reported only).
     rng = np.random.default_rng(11)
     y = pd.Series(rng.uniform(0, 100, 200))
     w = pd.Series(rng.uniform(0.2, 5, 200))
     got = weighted_summary(y, w, 0.9)
-    # Independent: normalise weights to sum to n_eff, then the frequency-weighted sample variance.
+    n = len(y)
     n_eff = w.sum() ** 2 / (w**2).sum()
-    v = w / w.sum() * n_eff
-    mean = (v * y).sum() / v.sum()
-    s2 = (v * (y - mean) ** 2).sum() / (v.sum() - 1)
-    se = math.sqrt(s2 / n_eff)
-    t = stats.t.ppf(0.95, n_eff - 1)
+    mean = (w * y).sum() / w.sum()
+    # Independent: the ratio estimator's residuals uᵢ = wᵢ(yᵢ − ȳ) / Σw are mean-zero, and
+    # V is n/(n − 1) times their sum of squares, i.e. n × their sample variance.
+    u = w * (y - mean) / w.sum()
+    se = math.sqrt(n * u.var(ddof=1))
+    t = stats.t.ppf(0.95, n - 1)
     assert got["n_eff"] == pytest.approx(n_eff, rel=1e-12)
     assert got["mean"] == pytest.approx(mean, rel=1e-12)
     assert got["se"] == pytest.approx(se, rel=1e-10)
