@@ -143,27 +143,37 @@ def margins_path(period: Period, explicit: Path | str | None) -> Path | None:
 
 
 def respondent_weights(
-    responses: pd.DataFrame, questionnaire: Questionnaire, margins: Path | None
-) -> tuple[pd.Series, dict]:
-    """One weight per response row: the respondent's, raked once over respondents (not rows)."""
+    responses: pd.DataFrame, questionnaire: Questionnaire, margins: Path | None, policy: Policy
+) -> tuple[pd.Series, pd.DataFrame | None, dict]:
+    """One weight per response row: the respondent's, raked once over respondents (not rows),
+    within the policy's weight bounds. Also the respondents' raked attributes (None unraked),
+    which the standard errors need for the calibration residuals."""
     if margins is None:
-        return pd.Series(1.0, index=responses.index), {"method": "none"}
+        return pd.Series(1.0, index=responses.index), None, {"method": "none"}
     margin_table = read_margins(margins, questionnaire)
+    attributes = list(dict.fromkeys(margin_table["attribute"]))
     respondents = (
         responses.sort_values("submitted_at")
         .groupby("respondent_hash")
         .last()  # latest answers describe the firm
     )
-    result = rake(respondents, margin_table)
+    result = rake(respondents, margin_table, bounds=policy.raking.weight_bounds)
     weights = responses["respondent_hash"].map(result.weights)
-    return weights, {
-        "method": "raking",
-        "margins": str(margins),
-        "attributes": sorted(margin_table["attribute"].unique()),
-        "respondents": len(respondents),
-        "iterations": result.iterations,
-        "max_relative_error": result.max_relative_error,
-    }
+    calibration = respondents[attributes].astype(str).apply(lambda column: column.str.strip())
+    return (
+        weights,
+        calibration,
+        {
+            "method": "raking",
+            "margins": str(margins),
+            "attributes": sorted(attributes),
+            "respondents": len(respondents),
+            "iterations": result.iterations,
+            "max_relative_error": result.max_relative_error,
+            "weight_bounds": list(policy.raking.weight_bounds) if policy.raking.weight_bounds else None,
+            "weights_at_bounds": result.at_bounds,
+        },
+    )
 
 
 def build_rankings(
@@ -374,9 +384,11 @@ def evaluate_period(
         responses, questionnaire, checks.reliability.confidence_level, checks.reliability.alpha_warning_below
     )
 
-    weights, weighting = respondent_weights(responses, questionnaire, margins_path(period_, margins))
+    weights, calibration, weighting = respondent_weights(
+        responses, questionnaire, margins_path(period_, margins), policy
+    )
     scored = respondent_scores(responses.assign(weight=weights), questionnaire)
-    scores = unit_scores(scored, questionnaire, policy.confidence_level)
+    scores = unit_scores(scored, questionnaire, policy.confidence_level, calibration)
     overall = scores[scores["dimension"] == OVERALL].drop(columns="dimension")
 
     indicator_rows = frontier_scores(metrics, catalogue) if not metrics.empty else pd.DataFrame()

@@ -16,8 +16,9 @@ from bizenv.schemas import load_indicators, load_policy, load_questionnaire, loa
 Q = load_questionnaire()
 
 
-def independent_indices(path) -> dict[str, list[float]]:  # noqa: ANN001
-    """Respondent scores per unit code, computed row by row from the raw CSV."""
+def independent_indices(path) -> tuple[dict[str, list[float]], int]:  # noqa: ANN001
+    """Respondent scores per unit code, computed row by row from the raw CSV, and the number of
+    enterprises in the period's design (every one with an accepted row, complete or not)."""
     registry = load_registry()
     names = {}
     for unit in registry.units:
@@ -46,6 +47,7 @@ def independent_indices(path) -> dict[str, list[float]]:  # noqa: ANN001
             if key not in latest or when >= latest[key][0]:
                 latest[key] = (when, points)
     per_unit = defaultdict(list)
+    enterprises = {code for code, _ in latest}
     for (_, unit), (_, points) in latest.items():
         if sum(p is not None for p in points) < len(points) / 2:
             continue
@@ -55,7 +57,21 @@ def independent_indices(path) -> dict[str, list[float]]:  # noqa: ANN001
             if answered:
                 dims.append(sum(answered) / len(answered))
         per_unit[unit].append(sum(dims) / len(dims))
-    return per_unit
+    return per_unit, len(enterprises)
+
+
+def linearised_se(scores: list[float], enterprises: int) -> float:
+    """R's svymean SE of a domain mean, unweighted: √(N/(N−1) Σ((y − ȳ)/n)²), N the design's
+    enterprises, n the domain's."""
+    mean, n = statistics.fmean(scores), len(scores)
+    return (enterprises / (enterprises - 1) * sum(((y - mean) / n) ** 2 for y in scores)) ** 0.5
+
+
+def z_scores(values: dict[str, float]) -> dict[str, float]:
+    if not values:
+        return {}
+    mean, sd = statistics.fmean(values.values()), statistics.pstdev(values.values())
+    return {k: (v - mean) / sd if sd > 0 else 0.0 for k, v in values.items()}
 
 
 def independent_indicator_scores(path) -> dict[str, float]:  # noqa: ANN001
@@ -63,11 +79,14 @@ def independent_indicator_scores(path) -> dict[str, float]:  # noqa: ANN001
     (or the period's best value and 5th percentile from the worst end), weighted means."""
     catalogue = load_indicators().by_code()
     names = {u.name: u.code for u in load_registry().units}
+    minimum = load_policy().min_units_for_observed_frontier
     with open(path, encoding="utf-8") as handle:
         rows = [r for r in csv.DictReader(handle) if r["indicator"] in catalogue]
     values = defaultdict(list)
     for r in rows:
         values[r["indicator"]].append(float(r["value"]))
+    # No catalogue frontier and too few reporting units to derive one: not scored.
+    rows = [r for r in rows if catalogue[r["indicator"]].frontier or len(values[r["indicator"]]) >= minimum]
     totals = defaultdict(lambda: [0.0, 0.0])
     for r in rows:
         spec, x = catalogue[r["indicator"]], float(r["value"])
@@ -102,7 +121,7 @@ def test_demo_rankings_are_reproduced_independently(engine, warehouse_url, tmp_p
 
     rankings = pd.read_csv(tmp_path / "out" / "rankings.csv").set_index("unit_code")
     assert len(rankings) == 35
-    expected = independent_indices(survey)
+    expected, enterprises = independent_indices(survey)
     for unit, scores in expected.items():
         row = rankings.loc[unit]
         assert row["n_respondents"] == len(scores)
@@ -112,30 +131,35 @@ def test_demo_rankings_are_reproduced_independently(engine, warehouse_url, tmp_p
         assert row["satisfaction_index"] == pytest.approx(statistics.fmean(scores), abs=0.005)
         if len(scores) > 1:
             low, high = stats.t.interval(
-                0.95, len(scores) - 1, loc=statistics.fmean(scores), scale=stats.sem(scores)
+                0.95, len(scores) - 1, loc=statistics.fmean(scores), scale=linearised_se(scores, enterprises)
             )
             assert row["satisfaction_ci_low"] == pytest.approx(max(low, 0), abs=0.005)
             assert row["satisfaction_ci_high"] == pytest.approx(min(high, 100), abs=0.005)
         assert bool(row["ranked"]) == (len(scores) >= 30)
     indicators = independent_indicator_scores(metrics)
-    weights = load_policy().composite_weights
     for unit, row in rankings.iterrows():
         ind = indicators.get(unit)
         assert (pd.isna(row["indicator_score"]) and ind is None) or row["indicator_score"] == pytest.approx(
             ind, abs=0.005
         )
-        scores = expected.get(unit, [])
-        sat = statistics.fmean(scores) if len(scores) >= 30 else None
-        if sat is not None and ind is not None:
-            composite = weights.satisfaction * sat + weights.indicators * ind
-        elif sat is not None:
-            composite = sat
-        elif ind is not None and not scores:
-            composite = ind
-        else:
-            assert pd.isna(row["composite_score"]) and not row["ranked"]
-            continue
-        assert row["composite_score"] == pytest.approx(composite, abs=0.006)
+    # The composite: each part z-scored over the group's ranked units, 50 + 10 × weighted sum.
+    weights = load_policy().composite_weights
+    group_of = {u.code: u.group for u in load_registry().units}
+    for group in set(group_of.values()):
+        units = [u for u, g in group_of.items() if g == group]
+        sat = {u: statistics.fmean(expected[u]) for u in units if len(expected.get(u, [])) >= 30}
+        ind = {u: indicators[u] for u in units if u in indicators and (u in sat or not expected.get(u))}
+        z_sat, z_ind = z_scores(sat), z_scores(ind)
+        for unit in units:
+            row = rankings.loc[unit]
+            if unit in z_sat and unit in z_ind:
+                z = weights.satisfaction * z_sat[unit] + weights.indicators * z_ind[unit]
+            elif unit in z_sat or unit in z_ind:
+                z = z_sat.get(unit, z_ind.get(unit))
+            else:
+                assert pd.isna(row["composite_score"]) and not row["ranked"]
+                continue
+            assert row["composite_score"] == pytest.approx(min(max(50 + 10 * z, 0), 100), abs=0.006)
     ranked = rankings[rankings["ranked"]]
     for _, group in ranked.groupby("group"):
         by_score = group["composite_score"].rank(method="min", ascending=False)
