@@ -1,7 +1,11 @@
+import shutil
+
 import pandas as pd
 import pytest
+import yaml
 from sqlalchemy import func, select
 
+from bizenv.config import schemas_dir
 from bizenv.warehouse import tables as t
 from tests.builders import load_rows, run_cli, unit_sample
 
@@ -62,8 +66,17 @@ def test_good_metrics_load_once_and_a_later_batch_supersedes(engine, warehouse_u
 
 
 def test_composite_combines_satisfaction_and_indicators_by_policy_weights(
-    engine, warehouse_url, tmp_path, capsys
+    engine, warehouse_url, tmp_path, monkeypatch, capsys
 ):
+    # The weights' arithmetic end to end, on the raw 0-100 parts: under the default z-score
+    # normalisation every unit here would be alone in its group with a part (z = 0, shown as 50),
+    # which tests nothing. Normalisation itself is tested in tests/unit/ranking/test_composite.py.
+    schemas = tmp_path / "schemas"
+    shutil.copytree(schemas_dir(), schemas)
+    policy = yaml.safe_load((schemas / "policy.yaml").read_text(encoding="utf-8"))
+    policy["composite"]["normalisation"] = "none"
+    (schemas / "policy.yaml").write_text(yaml.safe_dump(policy, allow_unicode=True), encoding="utf-8")
+    monkeypatch.setenv("BIZENV_SCHEMAS_DIR", str(schemas))
     survey = unit_sample("市场监管局", 30, "满意") + unit_sample("供电公司", 30, "一般", start=100)
     load_rows(capsys, tmp_path / "s.csv", survey, warehouse_url)
     metrics = write_metrics(
@@ -92,3 +105,78 @@ def test_composite_combines_satisfaction_and_indicators_by_policy_weights(
         levels = dict(conn.execute(select(t.indicator_scores.c.unit_code, t.indicator_scores.c.level)).all())
     assert basis["water_group"] == "indicators_only" and basis["market_regulation"] == "both"
     assert levels == {"market_regulation": "leading", "power_supply": "lagging", "water_group": "leading"}
+
+
+def test_an_indicator_without_catalogue_frontier_and_too_few_units_is_warned_about(
+    engine, warehouse_url, tmp_path, capsys
+):
+    # complaint_resolution_rate has no catalogue frontier; the policy wants 5 reporting units.
+    first = write_metrics(
+        tmp_path / "a.csv",
+        [
+            ("市发改委", "complaint_resolution_rate", "96", ""),
+            ("经信局", "complaint_resolution_rate", "92", ""),
+            ("税务局", "tax_payment_hours", "70", ""),  # catalogue frontier: no warning however few
+        ],
+    )
+    code, summary, _ = run_cli(
+        capsys, "load-metrics", str(first), "--period", "2026H1", "--db", warehouse_url
+    )
+    assert code == 0 and summary["status"] == "accepted"
+    assert summary["warnings"] == [
+        "indicator complaint_resolution_rate has no catalogue frontier and only 2 reporting unit(s) in "
+        "2026H1 (5 needed): it will not be scored"
+    ]
+    # Units report in separate batches: the count is the period's, not the batch's. 4 is still short.
+    second = write_metrics(
+        tmp_path / "b.csv",
+        [
+            ("商务局", "complaint_resolution_rate", "99", ""),
+            ("市场监管局", "complaint_resolution_rate", "90", ""),
+        ],
+    )
+    _, summary, _ = run_cli(capsys, "load-metrics", str(second), "--period", "2026H1", "--db", warehouse_url)
+    assert summary["warnings"] == [
+        "indicator complaint_resolution_rate has no catalogue frontier and only 4 reporting unit(s) in "
+        "2026H1 (5 needed): it will not be scored"
+    ]
+    # Another period is counted on its own (a different file: the same one would be a re-load).
+    earlier = write_metrics(tmp_path / "h2.csv", [("经信局", "complaint_resolution_rate", "91", "")])
+    _, other, _ = run_cli(capsys, "load-metrics", str(earlier), "--period", "2025H2", "--db", warehouse_url)
+    assert "only 1 reporting unit(s) in 2025H2" in other["warnings"][0]
+    # The fifth unit reaches the minimum: no warning.
+    third = write_metrics(tmp_path / "c.csv", [("城管委", "complaint_resolution_rate", "85", "")])
+    _, summary, _ = run_cli(capsys, "load-metrics", str(third), "--period", "2026H1", "--db", warehouse_url)
+    assert summary["status"] == "accepted" and "warnings" not in summary
+
+
+def test_an_indicator_short_of_units_is_kept_but_not_scored_by_evaluation(
+    engine, warehouse_url, tmp_path, capsys
+):
+    metrics = write_metrics(
+        tmp_path / "m.csv",
+        [
+            ("市发改委", "complaint_resolution_rate", "96", ""),
+            ("市场监管局", "complaint_resolution_rate", "90", ""),
+            ("市场监管局", "business_startup_days", "0.5", ""),  # catalogue frontier best: 100
+        ],
+    )
+    run_cli(capsys, "load-metrics", str(metrics), "--period", "2026H1", "--db", warehouse_url)
+    code, _, _ = run_cli(
+        capsys, "evaluate", "--period", "2026H1", "--out", str(tmp_path / "out"), "--db", warehouse_url
+    )
+    assert code == 0
+    with engine.connect() as conn:
+        rows = {
+            (r.unit_code, r.indicator): (r.frontier_source, r.frontier_score, r.level)
+            for r in conn.execute(select(t.indicator_scores))
+        }
+    assert rows == {
+        ("ndrc", "complaint_resolution_rate"): ("insufficient_units", None, "advanced"),
+        ("market_regulation", "complaint_resolution_rate"): ("insufficient_units", None, "lagging"),
+        ("market_regulation", "business_startup_days"): ("catalogue", 100.0, "leading"),
+    }
+    rankings = pd.read_csv(tmp_path / "out" / "rankings.csv").set_index("unit_code")
+    # market_regulation's indicator score is its one scored indicator; ndrc has none.
+    assert rankings.loc["market_regulation", "indicator_score"] == 100.0
+    assert pd.isna(rankings.loc["ndrc", "indicator_score"])

@@ -4,6 +4,11 @@ Same rules as survey batches: content-hash batch id (a re-load is a no-op), ever
 or quarantined with its reasons, one transaction. A (unit, indicator) pair has one value per
 period: within a file the last row wins, and a later batch's value supersedes an earlier one,
 which moves to quarantine as a duplicate.
+
+The summary warns (`warnings`) about indicators of the period that will not be scored because
+they have no catalogue frontier and fewer reporting units than the policy's
+`min_units_for_observed_frontier`: loading is when someone can still add units or ask for a
+catalogue frontier, evaluation would only find the indicator missing from the scores.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, delete, select, update
 
 from bizenv.errors import BizenvError
+from bizenv.indicators.frontier import units_short_of_observed_frontier
 from bizenv.ingest import gate
 from bizenv.ingest.problems import Problems, quote
 from bizenv.ingest.reading import RawTable, read_table
@@ -200,6 +206,7 @@ def load_metrics(engine: Engine, path: Path | str, period: str) -> dict:
         validation.store(
             conn, batch_id=table.batch_id, period=period_.label, suite="metrics_batch", outcomes=outcomes
         )
+        unscorable = _unscorable_indicators(conn, period_, policy.min_units_for_observed_frontier)
     summary = {
         "batch_id": table.batch_id, "file": str(table.path), "period": period_.label, "rows_in": rows_in,
         "accepted": len(accepted), "quarantined": len(quarantined), "duplicate_batch": False,
@@ -213,6 +220,8 @@ def load_metrics(engine: Engine, path: Path | str, period: str) -> dict:
     }
     if superseded:
         summary["superseded_earlier"] = superseded
+    if unscorable:
+        summary["warnings"] = unscorable
     if status == "refused":
         summary["message"] = gate.refusal_message(why)
     return summary
@@ -261,3 +270,21 @@ def _supersede_earlier(conn: Connection, accepted: pd.DataFrame, period: Period,
             .values(accepted=b.c.accepted - int(count), quarantined=b.c.quarantined + int(count))
         )
     return len(replaced)
+
+
+def _unscorable_indicators(conn: Connection, period: Period, min_units: int) -> list[str]:
+    """One warning per indicator of the period, after this batch, that `frontier_scores` will not
+    score: no catalogue frontier and fewer than `min_units` distinct reporting units. Counted over
+    the whole period, not this batch alone, since units report in separate batches; the rule
+    itself is `units_short_of_observed_frontier`, so warning and scoring cannot disagree."""
+    m = t.department_metrics
+    reported = pd.DataFrame(
+        conn.execute(select(m.c.unit_code, m.c.indicator).where(m.c.period == period.label)).all(),
+        columns=["unit_code", "indicator"],
+    )
+    short = units_short_of_observed_frontier(reported, load_indicators(), min_units)
+    return [
+        f"indicator {code} has no catalogue frontier and only {n} reporting unit(s) in {period.label} "
+        f"({min_units} needed): it will not be scored"
+        for code, n in short.items()
+    ]
