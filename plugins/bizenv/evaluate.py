@@ -381,7 +381,11 @@ def evaluate_period(
             engine, responses, period_, docs_dir=out_dir / "data_docs" if out_dir is not None else None
         )
     reliability = questionnaire_reliability(
-        responses, questionnaire, checks.reliability.confidence_level, checks.reliability.alpha_warning_below
+        responses,
+        questionnaire,
+        checks.reliability.confidence_level,
+        checks.reliability.alpha_warning_below,
+        missing=checks.reliability.missing,
     )
 
     weights, calibration, weighting = respondent_weights(
@@ -391,7 +395,11 @@ def evaluate_period(
     scores = unit_scores(scored, questionnaire, policy.confidence_level, calibration)
     overall = scores[scores["dimension"] == OVERALL].drop(columns="dimension")
 
-    indicator_rows = frontier_scores(metrics, catalogue) if not metrics.empty else pd.DataFrame()
+    indicator_rows = (
+        frontier_scores(metrics, catalogue, policy.min_units_for_observed_frontier)
+        if not metrics.empty
+        else pd.DataFrame()
+    )
     if indicator_rows.empty:
         per_unit = pd.DataFrame(columns=["unit_code", "indicator_score", "n_indicators"])
         city, city_summary = (

@@ -164,3 +164,34 @@ def test_demo_rankings_are_reproduced_independently(engine, warehouse_url, tmp_p
     for _, group in ranked.groupby("group"):
         by_score = group["composite_score"].rank(method="min", ascending=False)
         assert (by_score == group["rank"]).all()
+
+
+def test_demo_report_shows_effective_weights_rank_intervals_and_bottom_probabilities(
+    engine, warehouse_url, tmp_path, capsys
+):
+    assert main(["demo-data", "--out", str(tmp_path / "data"), "--respondents", "1500", "--seed", "5"]) == 0
+    for kind in ("survey", "metrics"):
+        path = tmp_path / "data" / f"{kind}_2026H1.csv"
+        assert main([f"load-{kind}", str(path), "--period", "2026H1", "--db", warehouse_url]) == 0
+    out = tmp_path / "out"
+    assert main(["evaluate", "--period", "2026H1", "--out", str(out), "--db", warehouse_url]) == 0
+    capsys.readouterr()
+    html = (out / "report.html").read_text(encoding="utf-8")
+    sensitivity = pd.read_excel(out / "report.xlsx", sheet_name="排名稳健性 sensitivity")
+    shares = pd.read_excel(out / "report.xlsx", sheet_name="综合权重 composite").set_index("group_code")
+    flags = pd.read_csv(out / "flags.csv")
+
+    government = shares.loc["government"]
+    assert government["normalisation"] == "zscore" and government["n_units"] >= 10
+    assert f"满意度 {government['share_satisfaction']:.0%}" in html
+    assert (sensitivity["rank_ci_low"] <= sensitivity["rank"]).all()
+    assert (sensitivity["rank"] <= sensitivity["rank_ci_high"]).all()
+    in_government = sensitivity[sensitivity["group_code"] == "government"]
+    assert in_government["p_bottom_n"].sum() == pytest.approx(5)
+    bottom = flags[flags["flag"] == "BOTTOM_N"]
+    assert len(bottom) >= 5
+    p_bottom = sensitivity.set_index("unit_code")["p_bottom_n"]
+    for row in bottom.itertuples():
+        assert f"P(后5名) = {p_bottom[row.unit_code]:.2f}" in row.reason
+        assert row.reason in html
+

@@ -129,11 +129,10 @@ def test_the_default_minimum_is_the_policys_default():
 
 def test_units_short_of_observed_frontier_lists_only_derived_frontiers_below_the_minimum():
     rows = complaints(2).values.tolist() + [
-        ("pboc_ezhou", "loan_approval_days", 8.0),  # no catalogue frontier, 1 unit
-        ("tax", "tax_payment_hours", 70.0),  # catalogue frontier: never short
+        ("tax", "tax_payment_hours", 70.0),  # catalogue frontier: never short, even from one unit
     ]
     short = units_short_of_observed_frontier(metrics(rows), CATALOGUE, 5)
-    assert short.to_dict() == {"complaint_resolution_rate": 2, "loan_approval_days": 1}
+    assert short.to_dict() == {"complaint_resolution_rate": 2}
     assert units_short_of_observed_frontier(complaints(5), CATALOGUE, 5).empty
 
 

@@ -5,6 +5,9 @@ Revises: 0004
 Create Date: 2026-11-22 06:10:00
 """
 
+import importlib.util
+from pathlib import Path
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -48,7 +51,18 @@ def upgrade() -> None:
         )
 
 
+def _unit_trend_view() -> str:
+    """The unit_trend view of revision 0004, which reads `rankings`."""
+    path = Path(__file__).with_name("0004_unit_trend_view.py")
+    spec = importlib.util.spec_from_file_location("revision_0004", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.UNIT_TREND
+
+
 def downgrade() -> None:
+    # SQLite drops a column by copying the table, which a view on it does not survive.
+    op.execute("DROP VIEW unit_trend")
     with op.batch_alter_table("indicator_scores", schema=None) as batch_op:
         batch_op.alter_column(
             "frontier_source", existing_type=sa.String(length=24), type_=sa.String(length=16), nullable=False
@@ -60,5 +74,6 @@ def downgrade() -> None:
         batch_op.drop_column("p_top_n")
         batch_op.drop_column("p_bottom_n")
         batch_op.drop_column("rank_median")
+    op.execute(_unit_trend_view())
     op.drop_table("respondent_weights")
     op.drop_table("composite_shares")
