@@ -328,6 +328,7 @@ def composite_summary(shares: pd.DataFrame, policy: Policy) -> dict:
                 "units_with_both_parts": int(row.n_units),
                 "satisfaction": share(row.share_satisfaction),
                 "indicators": share(row.share_indicators),
+                "correlation": share(row.correlation),
             }
             for row in shares.itertuples()
         },

@@ -51,6 +51,15 @@ def _extreme_n(rankings: pd.DataFrame, policy: Policy, n: int, worst: bool) -> p
     return hit
 
 
+def _scale_zh(policy: Policy) -> str:
+    """Where the composite's scale has its middle, so a unit head can read the number."""
+    return "/本组平均为50" if policy.composite.normalisation == "zscore" else ""
+
+
+def _scale_en(policy: Policy) -> str:
+    return " where the group average is 50" if policy.composite.normalisation == "zscore" else ""
+
+
 def _score_text(row) -> tuple[str, str]:  # noqa: ANN001
     """The satisfaction part of a reason: index and interval, or why it is missing."""
     if pd.notna(row.satisfaction_index):
@@ -75,11 +84,11 @@ def bottom_n(rankings: pd.DataFrame, policy: Policy) -> pd.DataFrame:
         size = int(row.group_ranked)
         score_zh, score_en = _score_text(row)
         zh = (
-            f"在本组{size}家参评单位中排名第{int(row.rank)}(综合得分{row.composite_score:.1f},{score_zh}),"
+            f"在本组{size}家参评单位中排名第{int(row.rank)}(综合得分{row.composite_score:.1f}{_scale_zh(policy)},{score_zh}),"
             f"位列后{n}名"
         )
         en = (
-            f"ranked {int(row.rank)} of {size} in its group (composite {row.composite_score:.1f}, {score_en}), "
+            f"ranked {int(row.rank)} of {size} in its group (composite {row.composite_score:.1f}{_scale_en(policy)}, {score_en}), "
             f"in the bottom {n}"
         )
         if pd.notna(probability):
@@ -114,8 +123,8 @@ def top_n(rankings: pd.DataFrame, policy: Policy, bottom: pd.DataFrame | None = 
             {
                 "unit_code": row.unit_code,
                 "flag": "TOP_N",
-                "reason": f"在本组{size}家参评单位中排名第{int(row.rank)}(综合得分{row.composite_score:.1f},{score_zh}),位列前{n}名",
-                "reason_en": f"ranked {int(row.rank)} of {size} in its group (composite {row.composite_score:.1f}, "
+                "reason": f"在本组{size}家参评单位中排名第{int(row.rank)}(综合得分{row.composite_score:.1f}{_scale_zh(policy)},{score_zh}),位列前{n}名",
+                "reason_en": f"ranked {int(row.rank)} of {size} in its group (composite {row.composite_score:.1f}{_scale_en(policy)}, "
                 f"{score_en}), in the top {n}",
             }
         )
@@ -329,9 +338,9 @@ def _test_text(row, q: float) -> tuple[str, str]:  # noqa: ANN001
     paired = f",其中{row.n_paired}家企业两期均参评,按配对计算" if row.n_paired else ""
     paired_en = f"; {row.n_paired} enterprises rated it in both periods, paired" if row.n_paired else ""
     return (
-        f"标准误{row.change_se:.1f},{_p(row.p)},经Benjamini–Hochberg多重比较校正后p={row.p_adjusted:.3f},"
+        f"标准误{row.change_se:.1f},{_p(row.p)},经Benjamini–Hochberg多重比较校正后{_p(row.p_adjusted)},"
         f"错误发现率q={q}{paired}",
-        f"SE {row.change_se:.1f}, {_p(row.p)}, Benjamini–Hochberg adjusted p={row.p_adjusted:.3f} < q={q}{paired_en}",
+        f"SE {row.change_se:.1f}, {_p(row.p)}, Benjamini–Hochberg adjusted {_p(row.p_adjusted)} < q={q}{paired_en}",
     )
 
 
@@ -381,9 +390,9 @@ def most_improved(
                 "unit_code": row.unit_code,
                 "flag": "MOST_IMPROVED",
                 "reason": f"满意度指数由{period.previous().label}的{row.previous:.1f}升至{row.satisfaction_index:.1f},"
-                f"提升{row.change:.1f}(校正后p={row.p_adjusted:.3f}),为本组进步最大",
+                f"提升{row.change:.1f}(校正后{_p(row.p_adjusted)}),为本组进步最大",
                 "reason_en": f"satisfaction rose from {row.previous:.1f} in {period.previous().label} to "
-                f"{row.satisfaction_index:.1f}, by {row.change:.1f} (adjusted p={row.p_adjusted:.3f}): "
+                f"{row.satisfaction_index:.1f}, by {row.change:.1f} (adjusted {_p(row.p_adjusted)}): "
                 "the largest rise in its group",
             }
         )

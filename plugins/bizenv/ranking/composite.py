@@ -14,7 +14,9 @@ section 5):
 A unit with one part is scored on that part alone, normalised like everyone's, so it stands on
 the same scale as the units with both. Each part's effective share of the composite's variance
 in a group is w_k cov(X_k, C) / var(C) over the units with both parts (the shares sum to 1; for
-independent standardised parts they are w_k² / Σ w²).
+independent standardised parts they are w_k² / Σ w²). Parts that are negatively correlated
+cancel each other, and a share can then exceed 1: the parts' correlation is reported beside the
+shares so the reader can tell.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ SHARE_COLUMNS = [
     "weight_indicators",
     "share_satisfaction",
     "share_indicators",
+    "correlation",
 ]
 
 
@@ -115,12 +118,15 @@ def effective_shares(scored: pd.DataFrame, policy: Policy, by: list[str]) -> pd.
             "weight_indicators": 1 - w_sat,
             "share_satisfaction": np.nan,
             "share_indicators": np.nan,
+            "correlation": np.nan,
         }
         if len(both) >= 3:
             s = both["satisfaction_normalised"].to_numpy(dtype=float)
             i = both["indicators_normalised"].to_numpy(dtype=float)
             c = w_sat * s + (1 - w_sat) * i
             total = np.var(c)
+            if np.std(s) > 0 and np.std(i) > 0:
+                row["correlation"] = float(np.corrcoef(s, i)[0, 1])
             if total > 0:
                 row["share_satisfaction"] = float(w_sat * np.cov(s, c, bias=True)[0, 1] / total)
                 row["share_indicators"] = float((1 - w_sat) * np.cov(i, c, bias=True)[0, 1] / total)

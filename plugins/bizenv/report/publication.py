@@ -48,11 +48,15 @@ def _share_text(shares: pd.DataFrame, group: str, level: str) -> str | None:
     if row.empty or pd.isna(row["share_satisfaction"].iloc[0]):
         return None
     r = row.iloc[0]
-    return (
+    text = (
         f"综合得分实际构成(方差贡献,{int(r.n_units)}家单位两部分齐全):满意度 {r.share_satisfaction:.0%},"
         f"部门指标 {r.share_indicators:.0%}(政策权重 {r.weight_satisfaction:.0%} / {r.weight_indicators:.0%})"
-        f" · effective shares {r.share_satisfaction:.2f} / {r.share_indicators:.2f}"
     )
+    if pd.notna(r.correlation):
+        text += f";两部分相关系数 {r.correlation:.2f}"
+        if r.correlation < 0:
+            text += ",负相关的两部分相互抵消,份额可超出 0–100%"
+    return text + f" · effective shares {r.share_satisfaction:.2f} / {r.share_indicators:.2f}"
 
 
 def _groups(

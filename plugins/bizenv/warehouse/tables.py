@@ -206,6 +206,8 @@ composite_shares = Table(
     Column("weight_indicators", Float, nullable=False),
     Column("share_satisfaction", Float),
     Column("share_indicators", Float),
+    # The correlation of the two normalised parts over the units with both.
+    Column("correlation", Float),
 )
 
 # The weight each respondent carried in a period's evaluation (1 unless raked): the paired

@@ -62,10 +62,12 @@ def test_bottom_five_are_flagged_with_rank_group_size_and_scores():
     flags = bottom_n(group(TWELVE), POLICY).set_index("unit_code")
     assert sorted(flags.index) == ["u07", "u08", "u09", "u10", "u11"]
     assert (
-        "在本组12家参评单位中排名第12(综合得分79.0,满意度指数79.0(95%置信区间77.0–81.0))"
+        "在本组12家参评单位中排名第12(综合得分79.0/本组平均为50,满意度指数79.0(95%置信区间77.0–81.0))"
         in flags.loc["u11", "reason"]
     )
-    assert flags.loc["u11", "reason_en"].startswith("ranked 12 of 12 in its group (composite 79.0")
+    assert flags.loc["u11", "reason_en"].startswith(
+        "ranked 12 of 12 in its group (composite 79.0 where the group average is 50"
+    )
 
 
 def test_the_bottom_reason_gives_the_simulated_probability_of_the_bottom_n():

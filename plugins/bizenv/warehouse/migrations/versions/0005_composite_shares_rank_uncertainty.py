@@ -29,6 +29,7 @@ def upgrade() -> None:
         sa.Column("weight_indicators", sa.Float(), nullable=False),
         sa.Column("share_satisfaction", sa.Float(), nullable=True),
         sa.Column("share_indicators", sa.Float(), nullable=True),
+        sa.Column("correlation", sa.Float(), nullable=True),
         sa.PrimaryKeyConstraint("period", "group_code", "level", name=op.f("pk_composite_shares")),
     )
     op.create_table(
