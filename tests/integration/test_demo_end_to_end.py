@@ -194,4 +194,3 @@ def test_demo_report_shows_effective_weights_rank_intervals_and_bottom_probabili
     for row in bottom.itertuples():
         assert f"P(后5名) = {p_bottom[row.unit_code]:.2f}" in row.reason
         assert row.reason in html
-
