@@ -1,5 +1,6 @@
 """Golden outputs: the demo data set (two half-years, raked, with metrics) loaded and evaluated,
-every derived table of both periods frozen to the last digit.
+every derived table of both periods frozen: numbers agree to 12 significant digits (a change in
+summation order may move the 16th, nothing a reader could see), text exactly.
 
 Refactoring must not move a published number. `build` produces the tables; `freeze` writes them
 to `tests/golden/*.csv`; `tests/integration/test_golden.py` compares a fresh build with them. A
