@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bizenv.evaluate import build_rankings
+from bizenv.evaluation.compute import build_rankings
 from bizenv.periods import Period
 from bizenv.schemas import load_policy
 

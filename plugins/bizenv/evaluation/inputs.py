@@ -1,0 +1,71 @@
+"""What an evaluation reads: the period's accepted responses and department metrics, the
+margins to rake to, and an earlier period's respondent scores as its evaluation weighted them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy import Connection, case, func, select
+
+from bizenv.config import schemas_dir
+from bizenv.periods import Period
+from bizenv.schemas.models import Questionnaire
+from bizenv.scoring.satisfaction import respondent_scores
+from bizenv.warehouse import tables as t
+from bizenv.warehouse.reads import fetch_frame
+
+
+def read_period_responses(conn: Connection, period: Period, questionnaire: Questionnaire) -> pd.DataFrame:
+    """Accepted responses of the period, one row per (respondent, unit): `respondent_hash`,
+    `unit_code`, `submitted_at`, the respondent attributes, and item scale points wide (the
+    database pivots the items, so a million responses travel as a million rows, not ten)."""
+    r, items, b = t.survey_responses, t.response_items, t.survey_batches
+    usable = (
+        select(b.c.batch_id)
+        .where(b.c.period == period.label)
+        .where(b.c.status == "accepted")
+        .where(b.c.schema_name == questionnaire.name)
+    )
+    attributes = [r.c[a.code] for a in questionnaire.respondent.attributes if a.code in r.c]
+    responses = fetch_frame(
+        conn,
+        select(r.c.response_id, r.c.respondent_hash, r.c.unit_code, r.c.submitted_at, *attributes).where(
+            r.c.batch_id.in_(usable)
+        ),
+    ).set_index("response_id")
+    codes = [item.code for item in questionnaire.items()]
+    pivot = select(
+        items.c.response_id,
+        *[func.max(case((items.c.item_code == code, items.c.score))).label(code) for code in codes],
+    ).where(items.c.response_id.in_(select(r.c.response_id).where(r.c.batch_id.in_(usable))))
+    wide = fetch_frame(conn, pivot.group_by(items.c.response_id)).set_index("response_id")
+    responses["submitted_at"] = pd.to_datetime(responses["submitted_at"])
+    return responses.join(wide.reindex(columns=codes)).astype({c: float for c in codes})
+
+
+def read_period_metrics(conn: Connection, period: Period) -> pd.DataFrame:
+    m = t.department_metrics
+    return pd.read_sql(
+        select(m.c.unit_code, m.c.indicator, m.c.value).where(m.c.period == period.label), conn
+    )
+
+
+def margins_path(period: Period, explicit: Path | str | None) -> Path | None:
+    """--margins FILE, else survey_schemas/margins/<period>.csv if it exists, else no raking."""
+    if explicit:
+        return Path(explicit)
+    default = schemas_dir() / "margins" / f"{period.label}.csv"
+    return default if default.exists() else None
+
+
+def stored_respondent_scores(conn: Connection, period: Period, questionnaire: Questionnaire) -> pd.DataFrame:
+    """A period's respondent scores as its evaluation weighted them (`respondent_weights`; 1
+    where the period was evaluated before weights were stored)."""
+    responses = read_period_responses(conn, period, questionnaire)
+    w = t.respondent_weights
+    stored = dict(
+        conn.execute(select(w.c.respondent_hash, w.c.weight).where(w.c.period == period.label)).all()
+    )
+    weights = responses["respondent_hash"].map(stored).fillna(1.0)
+    return respondent_scores(responses.assign(weight=weights), questionnaire)

@@ -1,0 +1,87 @@
+"""The JSON summary of an evaluation: what staff and monitoring read first."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from bizenv.evaluation.compute import PeriodResults
+from bizenv.evaluation.rules import Rules
+from bizenv.schemas.models import Policy
+from bizenv.validate import results as validation
+
+
+def composite_summary(shares: pd.DataFrame, policy: Policy) -> dict:
+    """The JSON summary's view of the composite: method, weights, and each group's effective
+    shares of variance (rounded; null where fewer than 3 units have both parts)."""
+
+    def share(value: float) -> float | None:
+        return None if pd.isna(value) else round(float(value), 3)
+
+    return {
+        "normalisation": policy.composite.normalisation,
+        "single_part": policy.composite.single_part,
+        "weights": {
+            "satisfaction": policy.composite_weights.satisfaction,
+            "indicators": policy.composite_weights.indicators,
+        },
+        "effective_shares": {
+            f"{row.group_code}/{row.level}": {
+                "units_with_both_parts": int(row.n_units),
+                "satisfaction": share(row.share_satisfaction),
+                "indicators": share(row.share_indicators),
+                "correlation": share(row.correlation),
+            }
+            for row in shares.itertuples()
+        },
+    }
+
+
+def summarise(
+    results: PeriodResults,
+    flags: pd.DataFrame,
+    outcomes: list | None,
+    rederived: list[str],
+    rules: Rules,
+) -> dict:
+    """`outcomes`: the period suite's results, or None when the period was validated before."""
+    responses, rankings, reliability = results.responses, results.rankings, results.reliability
+    alpha_floor = rules.checks.reliability.alpha_warning_below
+    summary = {
+        "period": results.period.label,
+        "status": "done",
+        "responses": int(len(responses)),
+        "respondents": int(responses["respondent_hash"].nunique()),
+        "units": int(len(rankings)),
+        "ranked": int(rankings["ranked"].sum()),
+        "excluded_incomplete": int((~results.scored["complete"]).sum()),
+        "weighting": results.weighting,
+        "validation": "validated before"
+        if outcomes is None
+        else {
+            "expectations": len(outcomes),
+            "failed": sum(not o.success for o in outcomes),
+            "warnings": validation.warnings_of(outcomes),
+        },
+        "reliability": {
+            row.scope: None if pd.isna(row.alpha) else round(row.alpha, 3) for row in reliability.itertuples()
+        },
+        "reliability_warnings": [
+            f"{row.scope}: Cronbach's alpha {row.alpha:.2f} is under {alpha_floor}"
+            for row in reliability.itertuples()
+            if row.warning
+        ],
+        "indicators": results.city_summary,
+        "composite": composite_summary(results.shares, rules.policy),
+        "composite_basis": {
+            k: int(v) for k, v in rankings["composite_basis"].value_counts().sort_index().items()
+        },
+        "flags": {k: int(v) for k, v in flags["flag"].value_counts().sort_index().items()},
+        "policy_version": rules.policy.version,
+    }
+    if rederived:
+        summary["rederived_later_periods"] = rederived
+        summary["stale_outputs"] = (
+            f"flags of {', '.join(rederived)} were re-derived in the warehouse; "
+            "re-run evaluate for those periods to refresh their files"
+        )
+    return summary
