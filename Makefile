@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 UV = $(PYTHON) -m uv
 
-.PHONY: install test test-pg lint format demo bench clean
+.PHONY: install test test-quick lint format demo bench clean
 
 $(VENV)/.installed: pyproject.toml uv.lock
 	@$(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv \
@@ -20,6 +20,11 @@ test: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
+
+# The inner loop: everything but the slow, Airflow and PostgreSQL tests (make test runs them all).
+test-quick: install
+	$(BIN)/ruff check .
+	$(BIN)/pytest -q -m "not slow and not airflow and not pg"
 
 lint: install
 	$(BIN)/ruff check .

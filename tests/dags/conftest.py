@@ -22,3 +22,16 @@ def airflow_db() -> Path:
     )
     assert result.returncode == 0, result.stderr[-2000:]
     return home
+
+
+@pytest.fixture
+def warehouse(tmp_path, monkeypatch):  # noqa: ANN001
+    """A migrated SQLite warehouse that the DAGs' tasks find through the environment."""
+    from bizenv.warehouse.engine import make_engine, migrate
+
+    url = f"sqlite:///{tmp_path / 'warehouse.sqlite'}"
+    monkeypatch.setenv("BIZENV_DATABASE_URL", url)
+    monkeypatch.setenv("BIZENV_OUTPUT_DIR", str(tmp_path / "output"))
+    engine = make_engine(url)
+    migrate(engine)
+    return engine

@@ -1,4 +1,5 @@
-"""Policies every DAG file follows: imports cleanly and fast, nothing heavy at top level,
+"""Policies every DAG file follows: imports cleanly, nothing heavy at top level (what keeps
+parsing fast; the parse time itself is measured by `make bench`, not asserted here),
 owner, retries, tags and a doc on every DAG; the bizenv package stays out of the plugin scan."""
 
 from __future__ import annotations
@@ -13,22 +14,22 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 DAG_FILES = sorted((ROOT / "dags").glob("*.py"))
+EXPECTED_DAGS = {"semiannual_evaluation", "survey_ingest"}
+pytestmark = pytest.mark.airflow
 # sqlalchemy is not listed: building any DAG object loads it inside Airflow itself.
 HEAVY = ["pandas", "scipy", "great_expectations", "numpy", "pydantic_core", "yaml", "bizenv"]
 
 PROBE = """
-import importlib.util, json, sys, time
+import importlib.util, json, sys
 paths = sys.argv[1:]
 import airflow.sdk  # the authoring API itself is not what we measure
 before = set(sys.modules)
-start = time.perf_counter()
 for path in paths:
     spec = importlib.util.spec_from_file_location("dagfile_" + str(abs(hash(path))), path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-elapsed = time.perf_counter() - start
 added = {name.split(".")[0] for name in set(sys.modules) - before}
-print(json.dumps({"seconds": elapsed, "modules": sorted(added)}))
+print(json.dumps({"modules": sorted(added)}))
 """
 
 
@@ -45,14 +46,6 @@ def dag_import_probe() -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def test_there_are_dag_files():
-    assert DAG_FILES
-
-
-def test_importing_all_dag_files_takes_under_two_seconds(dag_import_probe):
-    assert dag_import_probe["seconds"] < 2.0
-
-
 @pytest.mark.parametrize("module", HEAVY)
 def test_dag_files_import_nothing_heavy_at_top_level(dag_import_probe, module):
     """Modules the DAG files pull in beyond the authoring API itself."""
@@ -66,8 +59,9 @@ def dagbag():
     return DagBag(dag_folder=str(ROOT / "dags"))
 
 
-def test_dag_files_import_without_errors(dagbag):
+def test_dag_files_import_without_errors_and_define_the_dags(dagbag):
     assert dagbag.import_errors == {}
+    assert set(dagbag.dag_ids) == EXPECTED_DAGS
     assert len(dagbag.dags) >= 1
 
 

@@ -14,6 +14,7 @@ from bizenv.ingest.uscc import check_character
 from bizenv.schemas import load_indicators, load_policy, load_questionnaire, load_registry
 
 Q = load_questionnaire()
+pytestmark = pytest.mark.slow
 
 
 def independent_indices(path) -> tuple[dict[str, list[float]], int]:  # noqa: ANN001
