@@ -4,22 +4,13 @@ import pandas as pd
 from openpyxl import load_workbook
 
 from bizenv.cli import main
-from tests.builders import survey_row, unit_sample, write_survey
+from tests.builders import load_rows, survey_row, unit_sample
 
 
 def test_evaluate_writes_the_html_report_and_the_workbook(engine, warehouse_url, tmp_path, capsys):
     rows = unit_sample("市发改委", 30, "满意") + unit_sample("公安局", 3, "一般", start=500)
     rows += [survey_row(respondent=900, unit="市教育局")]
-    main(
-        [
-            "load-survey",
-            str(write_survey(tmp_path / "s.csv", rows)),
-            "--period",
-            "2026H1",
-            "--db",
-            warehouse_url,
-        ]
-    )
+    load_rows(capsys, tmp_path / "s.csv", rows, warehouse_url)
     out = tmp_path / "out"
     assert main(["evaluate", "--period", "2026H1", "--out", str(out), "--db", warehouse_url]) == 0
     capsys.readouterr()

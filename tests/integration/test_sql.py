@@ -3,23 +3,14 @@ from pathlib import Path
 from sqlalchemy import text
 
 from bizenv.cli import main
-from tests.builders import unit_sample, write_survey
+from tests.builders import load_rows, unit_sample
 
 SQL = Path(__file__).resolve().parents[2] / "sql"
 
 
 def test_rankings_by_group_query_runs_and_orders_best_first(engine, warehouse_url, tmp_path, capsys):
     rows = unit_sample("市发改委", 30, "一般") + unit_sample("公安局", 30, "非常满意", start=100)
-    main(
-        [
-            "load-survey",
-            str(write_survey(tmp_path / "s.csv", rows)),
-            "--period",
-            "2026H1",
-            "--db",
-            warehouse_url,
-        ]
-    )
+    load_rows(capsys, tmp_path / "s.csv", rows, warehouse_url)
     main(["evaluate", "--period", "2026H1", "--db", warehouse_url])
     capsys.readouterr()
     with engine.connect() as conn:
