@@ -27,9 +27,9 @@ import pandas as pd
 
 from bizenv.ingest.privacy import hash_identities, mask_personal_numbers
 from bizenv.ingest.problems import Problems, quote
-from bizenv.ingest.uscc import valid_uscc
 from bizenv.periods import Period
 from bizenv.schemas.models import QualityRules, Questionnaire, Registry
+from bizenv.uscc import valid_uscc
 
 
 @dataclass

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -16,8 +17,9 @@ class _Strict(BaseModel):
 # --- unit registry -------------------------------------------------------------------------
 
 
-def _normalise_name(text: str) -> str:
-    """Names match whatever their spacing (half- or full-width) and letter case."""
+def normalise_unit_name(text: str) -> str:
+    """The one form unit names are compared in: whatever their spacing (half- or full-width)
+    and letter case."""
     return "".join(str(text).split()).casefold()
 
 
@@ -41,7 +43,7 @@ class Unit(_Strict):
         raw = {self.code, self.name, *self.aliases}
         if self.full_name:
             raw.add(self.full_name)
-        names = {_normalise_name(n) for n in raw}
+        names = {normalise_unit_name(n) for n in raw}
         return names | {n.removeprefix("市") for n in names if n.startswith("市") and len(n) > 2}
 
 
@@ -85,7 +87,14 @@ class Registry(_Strict):
         return index
 
     def resolve(self, text: str) -> str | None:
-        return self.name_index().get(_normalise_name(text))
+        return self.resolve_all([text]).get(text)
+
+    def resolve_all(self, texts: Iterable[str]) -> dict[str, str]:
+        """Unit code of each distinct text that names a unit; texts naming none are left out.
+        Loaders map a column through it, normalising each distinct text once."""
+        index = self.name_index()
+        codes = {text: index.get(normalise_unit_name(text)) for text in set(texts)}
+        return {text: code for text, code in codes.items() if code is not None}
 
 
 # --- questionnaire -----------------------------------------------------------------------

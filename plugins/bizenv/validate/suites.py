@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from functools import partial
 
-from bizenv.ingest.uscc import ALPHABET
 from bizenv.periods import Period
 from bizenv.schemas.models import (
     ExpectationRule,
@@ -18,6 +17,7 @@ from bizenv.schemas.models import (
     Registry,
     ValidationConfig,
 )
+from bizenv.uscc import ALPHABET
 from bizenv.validate.gx_runner import Spec
 
 

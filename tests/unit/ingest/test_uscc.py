@@ -1,6 +1,6 @@
 import pandas as pd
 
-from bizenv.ingest.uscc import check_character, valid_uscc
+from bizenv.uscc import check_character, valid_uscc
 
 
 def test_check_character_of_a_published_example():
