@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from bizenv.errors import BizenvError
-from bizenv.ingest.reading import RawTable
-from bizenv.ingest.rows import StandardBatch, rows_as_json
+from bizenv.ingest.reading import RawTable, require_header, rows_as_json
+from bizenv.ingest.rows import StandardBatch
 from bizenv.schemas.models import Questionnaire
 
 
@@ -25,22 +24,11 @@ def expected_columns(questionnaire: Questionnaire) -> list[str]:
 
 def to_standard(table: RawTable, questionnaire: Questionnaire) -> StandardBatch:
     """Map the file's columns to the standard frame of `bizenv.ingest.rows`."""
-    expected = expected_columns(questionnaire)
-    present = list(table.frame.columns)
-    missing = [c for c in expected if c not in present]
-    unknown = [c for c in present if c not in expected]
-    if missing or unknown:
-        parts = []
-        if missing:
-            parts.append(f"missing column(s) {', '.join(missing)}")
-        if unknown:
-            parts.append(f"unknown column(s) {', '.join(unknown)}")
-        raise BizenvError(
-            f"header does not match questionnaire {questionnaire.name}: {'; '.join(parts)}",
-            file=str(table.path),
-            row=1,
-            column=(missing or unknown)[0],
-        )
+    require_header(
+        table,
+        expected_columns(questionnaire),
+        what=f"header does not match questionnaire {questionnaire.name}",
+    )
     frame = table.frame
     fmt = questionnaire.formats.canonical
     columns = {

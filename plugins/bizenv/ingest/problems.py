@@ -19,9 +19,7 @@ class Problems:
         if not mask.any():
             return
         text = message if isinstance(message, pd.Series) else pd.Series(message, index=self.index)
-        new = pd.Series(
-            np.where(mask, reason + ": " + text.astype("str"), None), index=self.index, dtype=object
-        )
+        new = (reason + ": " + text.astype("str")).astype(object).where(mask, None)
         if reason in self.found:
             old = self.found[reason]
             both = old.notna() & new.notna()

@@ -89,17 +89,42 @@ def read_table(path: Path) -> RawTable:
     return RawTable(path, body, file_format, encoding, batch_id, blank_rows=int(blank.sum()))
 
 
+def require_header(
+    table: RawTable, required: list[str], optional: list[str] | tuple = (), *, what: str
+) -> None:
+    """Refuse the file, naming the first offending column, unless its header has every required
+    column and no column beyond the required and optional ones."""
+    present = list(table.frame.columns)
+    missing = [c for c in required if c not in present]
+    unknown = [c for c in present if c not in [*required, *optional]]
+    if not missing and not unknown:
+        return
+    parts = ([f"missing column(s) {', '.join(missing)}"] if missing else []) + (
+        [f"unknown column(s) {', '.join(unknown)}"] if unknown else []
+    )
+    raise BizenvError(
+        f"{what}: {'; '.join(parts)}", file=str(table.path), row=1, column=(missing or unknown)[0]
+    )
+
+
+def rows_as_json(frame: pd.DataFrame) -> pd.Series:
+    """Each row as a JSON object of its original strings (kept for the quarantine report)."""
+    if frame.empty:
+        return pd.Series([], index=frame.index, dtype="str")
+    # JSON escapes "\n" inside strings, so records are split on it alone (not on U+2028 etc.).
+    lines = frame.to_json(orient="records", lines=True, force_ascii=False).rstrip("\n").split("\n")
+    return pd.Series(lines, index=frame.index, dtype="str")
+
+
 def _read_csv(data: bytes, encoding: str, path: Path) -> pd.DataFrame:
     try:
-        return pd.read_csv(
-            io.BytesIO(data),
-            encoding=encoding,
-            dtype=str,
-            header=None,
-            keep_default_na=False,
-            na_filter=False,
-            skip_blank_lines=False,
-        ).fillna("")
+        # Every cell the string as written ('' when blank, never NaN or a number); blank lines
+        # are kept, so row numbers are the ones a spreadsheet shows.
+        frame = pd.read_csv(
+            io.BytesIO(data), encoding=encoding, dtype=str, header=None,
+            keep_default_na=False, na_filter=False, skip_blank_lines=False,
+        )  # fmt: skip
+        return frame.fillna("")
     except pd.errors.ParserError as exc:
         # pandas says e.g. "Expected 12 fields in line 7, saw 13"
         raise BizenvError(f"malformed CSV ({exc})", file=str(path)) from None

@@ -14,6 +14,10 @@ unit), all strings as written in the file:
 
 A format reader returns a `StandardBatch`: the standard frame, and how to recover the original
 cells of any of its rows (quarantine keeps them verbatim for the evaluator).
+
+`check_rows` runs the named checks below (`check_respondent_key`, `check_submitted_at`, ...), each
+on whole columns, with the checks every batch kind shares (`bizenv.ingest.batch`: unit names,
+the latest row of a pair, the split into accepted and quarantined rows).
 """
 
 from __future__ import annotations
@@ -25,11 +29,13 @@ from datetime import timedelta
 import numpy as np
 import pandas as pd
 
+from bizenv.ingest.batch import CheckedRows, check_unit, flag_superseded, split
 from bizenv.ingest.privacy import hash_identities, mask_personal_numbers
 from bizenv.ingest.problems import Problems, quote
 from bizenv.periods import Period
 from bizenv.schemas.models import QualityRules, Questionnaire, Registry
 from bizenv.uscc import valid_uscc
+from bizenv.validate.suites import fieldwork_window
 
 
 @dataclass
@@ -65,21 +71,8 @@ class StandardBatch:
         return self.raw(index, sanitise)
 
 
-@dataclass
-class CheckedRows:
-    """Accepted rows (parsed, hashed, scored) and quarantined rows (original values, reasons)."""
-
-    accepted: pd.DataFrame
-    quarantined: pd.DataFrame
-    reason_counts: dict[str, int] = field(default_factory=dict)
-    # Survey-quality findings that only warn: {"rule", "count", "message"}.
-    warnings: list[dict] = field(default_factory=list)
-    # Every input row parsed, for the Great Expectations suite (None where blank): key, unit_code,
-    # submitted_at, duration_seconds, the attributes, and each item's answer (numbers normalised).
-    parsed: pd.DataFrame | None = None
-
-
 _OFFSET = r"(?:Z|[+-]\d{2}:?\d{2})$"
+NO_UNIT = "no unit is named (in a wide export: the respondent rated no unit)"
 
 
 def parse_submitted_at(text: pd.Series) -> pd.Series:
@@ -139,63 +132,93 @@ def check_rows(
     """Apply every row rule of the schema; no row is dropped, each ends in one of two frames."""
     std = batch.frame
     problems = Problems(std.index)
-    key = std["respondent_key"].astype("str").str.strip()
+    values = pd.DataFrame(
+        {
+            "key": check_respondent_key(problems, std["respondent_key"], questionnaire),
+            "unit_code": check_unit(problems, std["unit"], registry, NO_UNIT),
+            "submitted_at": check_submitted_at(problems, std["submitted_at"], period, fieldwork_grace_days),
+            "duration_seconds": check_duration(problems, std["duration"]),
+        }
+    )
+    scores = check_answers(problems, std, questionnaire)
+    check_attributes(problems, std, questionnaire)
+    warnings = (
+        [] if quality is None else apply_quality_rules(problems, quality, values, scores, questionnaire)
+    )
+    flag_superseded(
+        problems,
+        {"key": values["key"].str.upper(), "unit": values["unit_code"]},
+        std["source_row"],
+        " of this batch (later submission)",
+        at=values["submitted_at"],
+    )
+    ok, quarantined, counts = split(
+        problems, std["source_row"], lambda index: batch.quarantine_raw(index, salt)
+    )
+    return CheckedRows(
+        accepted=accepted_rows(std[ok], values[ok], scores[ok], questionnaire, salt),
+        quarantined=quarantined,
+        reason_counts=counts,
+        warnings=warnings,
+        parsed=parsed_rows(std, values, questionnaire),
+    )
+
+
+def check_respondent_key(problems: Problems, text: pd.Series, questionnaire: Questionnaire) -> pd.Series:
+    """The key as written, stripped: it must be there, and be a valid credit code where the
+    questionnaire says so."""
+    key = text.astype("str").str.strip()
     problems.add("missing_respondent_key", key == "", "respondent key is blank")
     if questionnaire.respondent.key.format == "uscc":
-        bad = (key != "") & ~valid_uscc(key)
         problems.add(
             "bad_credit_code",
-            bad,
+            (key != "") & ~valid_uscc(key),
             f"{questionnaire.respondent.key.column}="
             + quote(key)
             + " is not a valid 18-character credit code",
         )
+    return key
 
-    index = registry.name_index()
-    unit_text = std["unit"].astype("str")
-    unit_code = unit_text.str.split().str.join("").str.casefold().map(index)
-    blank_unit = unit_text.str.strip() == ""
-    problems.add(
-        "missing_unit", blank_unit, "no unit is named (in a wide export: the respondent rated no unit)"
-    )
-    problems.add(
-        "unknown_unit",
-        unit_code.isna() & ~blank_unit,
-        "unit=" + quote(unit_text) + " is not in the unit registry",
-    )
 
-    submitted = parse_submitted_at(std["submitted_at"])
+def check_submitted_at(problems: Problems, text: pd.Series, period: Period, grace_days: int) -> pd.Series:
+    """Submission times (local, NaT where unreadable), which must fall in the fieldwork window."""
+    submitted = parse_submitted_at(text)
     problems.add(
         "bad_submitted_at",
         submitted.isna(),
-        "submitted_at=" + quote(std["submitted_at"]) + " is not a date-time (ISO 8601 or YYYY/M/D H:MM:SS)",
+        "submitted_at=" + quote(text) + " is not a date-time (ISO 8601 or YYYY/M/D H:MM:SS)",
     )
-    window_end = pd.Timestamp(period.end + timedelta(days=fieldwork_grace_days + 1))
-    outside = submitted.notna() & ((submitted < pd.Timestamp(period.start)) | (submitted >= window_end))
+    start, end = fieldwork_window(period, grace_days)
+    outside = submitted.notna() & ((submitted < pd.Timestamp(start)) | (submitted >= pd.Timestamp(end)))
     problems.add(
         "outside_period",
         outside,
-        "submitted_at=" + quote(std["submitted_at"]) + f" is outside {period} "
-        f"({period.start} to {(window_end - pd.Timedelta(days=1)).date()})",
+        "submitted_at=" + quote(text) + f" is outside {period} "
+        f"({period.start} to {(end - timedelta(days=1)).date()})",
     )
+    return submitted
 
-    duration = parse_duration(std["duration"])
-    problems.add(
-        "bad_duration",
-        duration < 0,
-        "duration=" + quote(std["duration"]) + " is not a number of seconds",
-    )
 
-    item_codes = [item.code for item in questionnaire.items()]
-    labels = {item.code: item.label for item in questionnaire.items()}
-    scores, off_scale = score_answers(std[item_codes], questionnaire)
-    for code in item_codes:
+def check_duration(problems: Problems, text: pd.Series) -> pd.Series:
+    duration = parse_duration(text)
+    problems.add("bad_duration", duration < 0, "duration=" + quote(text) + " is not a number of seconds")
+    return duration
+
+
+def check_answers(problems: Problems, std: pd.DataFrame, questionnaire: Questionnaire) -> pd.DataFrame:
+    """Scale points of every item (NaN where not answered); an answer off the scale is a problem."""
+    items = questionnaire.items()
+    scores, off_scale = score_answers(std[[item.code for item in items]], questionnaire)
+    for item in items:
         problems.add(
             "off_scale",
-            off_scale[code],
-            f"{labels[code]}=" + quote(std[code]) + " is not an answer on the scale",
+            off_scale[item.code],
+            f"{item.label}=" + quote(std[item.code]) + " is not an answer on the scale",
         )
+    return scores
 
+
+def check_attributes(problems: Problems, std: pd.DataFrame, questionnaire: Questionnaire) -> None:
     for attribute in questionnaire.respondent.attributes:
         if attribute.values is None:
             continue
@@ -206,98 +229,63 @@ def check_rows(
             f"{attribute.column}=" + quote(value) + f" is not one of {'/'.join(attribute.values)}",
         )
 
-    warnings = (
-        apply_quality_rules(
-            problems,
-            quality,
-            key=key.str.upper(),
-            unit=unit_code,
-            duration=duration,
-            scores=scores,
-            top_point=questionnaire.scale.points,
-        )
-        if quality is not None
-        else []
-    )
 
-    # Within the batch a (respondent, unit) pair counts once: the latest valid submission wins.
-    valid = ~problems.any_mask()
-    pairs = pd.DataFrame(
-        {"key": key.str.upper(), "unit": unit_code, "at": submitted, "row": std["source_row"]}
-    )[valid].sort_values(["at", "row"])
-    winner_row = pairs.groupby(["key", "unit"])["row"].transform("last")
-    superseded = pairs["row"] != winner_row
-    dup_mask = pd.Series(False, index=std.index)
-    dup_mask[superseded[superseded].index] = True
-    winner_text = winner_row.reindex(std.index).astype("Int64").astype("str")
-    problems.add(
-        "duplicate", dup_mask, "superseded by row " + winner_text + " of this batch (later submission)"
-    )
-
-    reasons, details, counts = problems.fold()
-    bad = reasons != ""
-    quarantined = pd.DataFrame(
-        {
-            "source_row": std["source_row"][bad].astype(int),
-            "reasons": reasons[bad],
-            "details": details[bad],
-            "raw": batch.quarantine_raw(std.index[bad], salt),
-        }
-    )
-    ok = ~bad
-    attributes = {
-        a.code: std[a.code][ok].astype("str").str.strip() for a in questionnaire.respondent.attributes
-    }
+def accepted_rows(
+    std: pd.DataFrame, values: pd.DataFrame, scores: pd.DataFrame, questionnaire: Questionnaire, salt: str
+) -> pd.DataFrame:
+    """Accepted rows as stored: the identity hashed, comments masked, answers as written
+    (`answer__<item>`) and as scale points (`<item>`)."""
+    attributes = [a.code for a in questionnaire.respondent.attributes]
     accepted = pd.DataFrame(
         {
-            "source_row": std["source_row"][ok].astype(int),
-            "respondent_hash": hash_identities(key[ok], salt),
-            "unit_code": unit_code[ok],
-            "submitted_at": submitted[ok],
-            "duration_seconds": duration[ok],
-            **attributes,
-            "comment": mask_personal_numbers(std["comment"][ok]),
+            "source_row": std["source_row"].astype(int),
+            "respondent_hash": hash_identities(values["key"], salt),
+            **values[["unit_code", "submitted_at", "duration_seconds"]],
+            **{code: std[code].astype("str").str.strip() for code in attributes},
+            "comment": mask_personal_numbers(std["comment"]),
         }
     )
-    accepted = accepted.join(std[item_codes][ok].add_prefix("answer__")).join(scores[ok])
+    codes = [item.code for item in questionnaire.items()]
+    return accepted.join(std[codes].add_prefix("answer__")).join(scores)
+
+
+def parsed_rows(std: pd.DataFrame, values: pd.DataFrame, questionnaire: Questionnaire) -> pd.DataFrame:
+    """Every row parsed for the suite (None where blank): key, unit_code, submitted_at,
+    duration_seconds, the attributes, and each item's answer (whole numbers written as such)."""
 
     def blank_to_none(series: pd.Series) -> pd.Series:
         text = series.astype("str").str.strip()
         return text.astype(object).where(text != "", None)
 
     answers = {}
-    for code in item_codes:
-        text = std[code].astype("str").str.strip()
+    for item in questionnaire.items():
+        text = std[item.code].astype("str").str.strip()
         number = pd.to_numeric(text, errors="coerce")
         whole = number.notna() & (number == np.floor(number))
-        answers[code] = blank_to_none(text.where(~whole, number.where(whole).astype("Int64").astype("str")))
-    parsed = pd.DataFrame(
+        answers[item.code] = blank_to_none(
+            text.where(~whole, number.where(whole).astype("Int64").astype("str"))
+        )
+    return pd.DataFrame(
         {
-            "respondent_key": blank_to_none(key),
-            "unit_code": unit_code,
-            "submitted_at": submitted,
-            "duration_seconds": duration,
+            "respondent_key": blank_to_none(values["key"]),
+            **values[["unit_code", "submitted_at", "duration_seconds"]],
             **{a.code: blank_to_none(std[a.code]) for a in questionnaire.respondent.attributes},
             **answers,
         }
-    )
-    return CheckedRows(
-        accepted=accepted, quarantined=quarantined, reason_counts=counts, warnings=warnings, parsed=parsed
     )
 
 
 def apply_quality_rules(
     problems: Problems,
     rules: QualityRules,
-    *,
-    key: pd.Series,
-    unit: pd.Series,
-    duration: pd.Series,
+    values: pd.DataFrame,
     scores: pd.DataFrame,
-    top_point: int,
+    questionnaire: Questionnaire,
 ) -> list[dict]:
     """Survey-quality rules of the validation file: each either quarantines rows or warns."""
     warnings: list[dict] = []
+    key, unit, duration = values["key"].str.upper(), values["unit_code"], values["duration_seconds"]
+    top_point = questionnaire.scale.points
 
     def act(rule: str, action: str, mask: pd.Series, message: pd.Series | str, summary: str) -> None:
         count = int(mask.fillna(False).sum())
@@ -356,12 +344,3 @@ def apply_quality_rules(
             }
         )
     return warnings
-
-
-def rows_as_json(frame: pd.DataFrame) -> pd.Series:
-    """Each row as a JSON object of its original strings (kept for the quarantine report)."""
-    if frame.empty:
-        return pd.Series([], index=frame.index, dtype="str")
-    # JSON escapes "\n" inside strings, so records are split on it alone (not on U+2028 etc.).
-    lines = frame.to_json(orient="records", lines=True, force_ascii=False).rstrip("\n").split("\n")
-    return pd.Series(lines, index=frame.index, dtype="str")

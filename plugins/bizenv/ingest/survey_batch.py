@@ -7,26 +7,27 @@ submission wins and the earlier one moves to quarantine as a duplicate.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from dataclasses import replace
 from pathlib import Path
+from typing import cast
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, delete, select, update
+from sqlalchemy import Connection, Engine, Row, delete, select
 
 from bizenv.config import respondent_salt
-from bizenv.errors import BizenvError
-from bizenv.ingest import canonical, gate, wenjuanxing
-from bizenv.ingest.reading import RawTable, read_table
-from bizenv.ingest.rows import StandardBatch, check_rows, rows_as_json
+from bizenv.ingest import batch as lifecycle
+from bizenv.ingest import canonical, wenjuanxing
+from bizenv.ingest.batch import BatchKind, CheckedRows, Rows
+from bizenv.ingest.reading import RawTable, rows_as_json
+from bizenv.ingest.rows import StandardBatch, check_rows
 from bizenv.periods import Period
 from bizenv.schemas import load_policy, load_questionnaire, load_registry, load_validation
-from bizenv.schemas.models import Questionnaire
-from bizenv.validate import results as validation
-from bizenv.validate.gx_runner import run_suite
+from bizenv.schemas.models import Questionnaire, Registry
+from bizenv.validate.gx_runner import Spec
 from bizenv.validate.suites import survey_specs
 from bizenv.warehouse import tables as t
 from bizenv.warehouse.engine import require_migrated
-from bizenv.warehouse.writes import ensure_period, insert_frame, lock_for_write, next_ids, sync_units
+from bizenv.warehouse.writes import insert_frame, next_ids
 
 
 def standard_batch(table: RawTable, questionnaire: Questionnaire) -> StandardBatch:
@@ -42,186 +43,74 @@ def load_survey(
     """Returns the JSON summary of the CLI contract."""
     require_migrated(engine)
     period_ = Period.parse(period)
-    questionnaire = load_questionnaire(schema)
-    registry = load_registry()
-    policy = load_policy()
-    table = read_table(Path(path))
+    return lifecycle.load(engine, SurveyKind(load_questionnaire(schema)), path, period_)
 
-    with engine.connect() as conn:
-        existing = (
-            conn.execute(select(t.survey_batches).where(t.survey_batches.c.batch_id == table.batch_id))
-            .mappings()
-            .first()
+
+class SurveyKind(BatchKind):
+    """Survey batches: one row per (respondent, unit), answers in `response_items`."""
+
+    name = "survey"
+    batches = t.survey_batches
+    accepted_table = t.survey_responses
+    one_period_per_file = True
+
+    def __init__(self, questionnaire: Questionnaire) -> None:
+        self.questionnaire = questionnaire
+        self._registry = load_registry()
+        self.policy = load_policy()
+        self.salt = ""
+
+    @property
+    def registry(self) -> Registry:
+        return self._registry
+
+    def read(self, table: RawTable) -> Rows:
+        batch = standard_batch(table, self.questionnaire)
+        salt = self.salt = respondent_salt()
+        blank = [f"{table.blank_rows} blank row(s) skipped"] if table.blank_rows else []
+        return Rows(
+            table=table,
+            count=len(batch.frame),
+            raw=lambda index: batch.quarantine_raw(index, salt),
+            content=batch,
+            summary={"schema": self.questionnaire.name, "format": batch.file_format, "file_rows": batch.file_rows},
+            record={"schema_name": self.questionnaire.name, "file_format": batch.file_format, "encoding": table.encoding},
+            notes=batch.notes + blank,
+        )  # fmt: skip
+
+    def check(self, rows: Rows, period: Period) -> CheckedRows:
+        return check_rows(
+            rows.content,
+            period=period,
+            registry=self.registry,
+            questionnaire=self.questionnaire,
+            salt=self.salt,
+            fieldwork_grace_days=self.policy.fieldwork_grace_days,
+            quality=load_validation().survey.quality_rules,
         )
-    if existing and existing["period"] != period_.label:
-        raise BizenvError(
-            f"this file was already loaded for period {existing['period']} "
-            f"(batch {table.batch_id[:12]}, {existing['loaded_at']}); it cannot also belong to {period_.label}",
-            file=str(table.path),
-        )
-    if existing:
-        return {
-            "batch_id": table.batch_id,
-            "file": str(table.path),
-            "period": existing["period"],
-            "schema": existing["schema_name"],
-            "rows_in": existing["rows_in"],
-            "accepted": existing["accepted"],
-            "quarantined": existing["quarantined"],
-            "duplicate_batch": True,
-            "status": existing["status"],
-            "reasons": {},
-            "message": f"batch already loaded at {existing['loaded_at']}; nothing changed",
-        }
 
-    batch = standard_batch(table, questionnaire)
-    salt = respondent_salt()
-    checked = check_rows(
-        batch,
-        period=period_,
-        registry=registry,
-        questionnaire=questionnaire,
-        salt=salt,
-        fieldwork_grace_days=policy.fieldwork_grace_days,
-        quality=load_validation().survey.quality_rules,
-    )
-    accepted, quarantined = checked.accepted, checked.quarantined
-    outcomes = run_suite(
-        f"survey_batch_{table.batch_id[:12]}",
-        checked.parsed,
-        survey_specs(questionnaire, load_validation(), period_, policy.fieldwork_grace_days),
-    )
-    critical = validation.critical_failures(outcomes)
-    reasons = dict(checked.reason_counts)
-    rows_in = len(batch.frame)
-    superseded = None
-    why = gate.refusals(quarantined, rows_in, outcomes, policy)
-    status = "refused" if why else "accepted"
+    def suite(self, period: Period) -> list[Spec]:
+        return survey_specs(self.questionnaire, load_validation(), period, self.policy.fieldwork_grace_days)
 
-    with engine.begin() as conn:
-        lock_for_write(conn, t.survey_responses, t.quarantined_rows, t.survey_batches)
-        ensure_period(conn, period_)
-        sync_units(conn, registry)
-        if status == "refused":
-            # Nothing of a refused batch is used, nor may it displace earlier accepted answers.
-            refused = gate.refused_rows(accepted, batch.quarantine_raw(accepted.index, salt), why)
-            quarantined = pd.concat([quarantined, refused])
-            accepted = accepted.iloc[0:0]
-        else:
-            accepted, quarantined, superseded = _settle_cross_batch_duplicates(
-                conn, accepted, quarantined, period_, batch, table.batch_id, salt
-            )
-            if superseded:
-                reasons["duplicate"] = reasons.get("duplicate", 0) + superseded["in_batch"]
+    def settle(
+        self, conn: Connection, checked: CheckedRows, rows: Rows, period: Period, batch_id: str
+    ) -> CheckedRows:
+        return settle_duplicates(conn, checked, rows, period, batch_id)
 
-        conn.execute(
-            t.survey_batches.insert().values(
-                batch_id=table.batch_id,
-                period=period_.label,
-                schema_name=questionnaire.name,
-                file_name=table.path.name,
-                file_format=batch.file_format,
-                encoding=table.encoding,
-                loaded_at=datetime.now(UTC),
-                rows_in=rows_in,
-                accepted=len(accepted),
-                quarantined=len(quarantined),
-                status=status,
-            )
-        )
-        _write_accepted(conn, accepted, questionnaire, period_, table.batch_id)
-        validation.store(
-            conn,
-            batch_id=table.batch_id,
-            period=period_.label,
-            suite="survey_batch",
-            outcomes=outcomes,
-            warnings=checked.warnings,
-        )
-        insert_frame(
-            conn,
-            t.quarantined_rows,
-            quarantined.assign(batch_id=table.batch_id, period=period_.label)[
-                ["batch_id", "period", "source_row", "reasons", "details", "raw"]
-            ],
-        )
-        if rows_in != len(accepted) + len(quarantined):
-            raise RuntimeError(
-                f"row accounting broken for {table.path}: {rows_in} in, "
-                f"{len(accepted)} accepted + {len(quarantined)} quarantined"
-            )
-
-    summary = {
-        "batch_id": table.batch_id,
-        "file": str(table.path),
-        "period": period_.label,
-        "schema": questionnaire.name,
-        "format": batch.file_format,
-        "file_rows": batch.file_rows,
-        "rows_in": rows_in,
-        "accepted": len(accepted),
-        "quarantined": len(quarantined),
-        "duplicate_batch": False,
-        "status": status,
-        "reasons": dict(sorted(reasons.items())),
-    }
-    summary["validation"] = {
-        "expectations": len(outcomes),
-        "failed": sum(not o.success for o in outcomes),
-        "critical_failed": critical,
-        "warnings": validation.warnings_of(outcomes) + [w["message"] for w in checked.warnings],
-    }
-    if table.blank_rows:
-        batch.notes.append(f"{table.blank_rows} blank row(s) skipped")
-    if batch.notes:
-        summary["notes"] = batch.notes
-    if superseded and superseded["earlier"]:
-        summary["superseded_earlier"] = superseded["earlier"]
-    if status == "refused":
-        summary["message"] = gate.refusal_message(why)
-    return summary
+    def write(self, conn: Connection, accepted: pd.DataFrame, period: Period, batch_id: str) -> None:
+        write_responses(conn, accepted, self.questionnaire, period, batch_id)
 
 
-def _settle_cross_batch_duplicates(  # noqa: ANN202
-    conn: Connection,
-    accepted: pd.DataFrame,
-    quarantined: pd.DataFrame,
-    period: Period,
-    batch: StandardBatch,
-    batch_id: str,
-    salt: str,
-):
-    """Compare with pairs already accepted in the period; the later submission wins."""
-    none = (accepted, quarantined, None)
-    if accepted.empty:
-        return none
-    r = t.survey_responses
-    hashes = accepted["respondent_hash"].unique().tolist()
-    rows = []
-    for start in range(0, len(hashes), 5_000):
-        rows += conn.execute(
-            select(
-                r.c.response_id,
-                r.c.batch_id,
-                r.c.source_row,
-                r.c.respondent_hash,
-                r.c.unit_code,
-                r.c.submitted_at,
-            )
-            .where(r.c.period == period.label)
-            .where(r.c.respondent_hash.in_(hashes[start : start + 5_000]))
-        ).all()
-    earlier = pd.DataFrame(
-        rows, columns=["response_id", "old_batch", "old_row", "respondent_hash", "unit_code", "old_at"]
-    )
-    if earlier.empty:
-        return none
-    earlier["old_at"] = pd.to_datetime(earlier["old_at"])
-    matched = accepted.reset_index(names="index").merge(earlier, on=["respondent_hash", "unit_code"])
+def settle_duplicates(
+    conn: Connection, checked: CheckedRows, rows: Rows, period: Period, batch_id: str
+) -> CheckedRows:
+    """A (respondent, unit) pair counts once per period, across batches too: against pairs already
+    accepted, the later submission wins and the other moves to quarantine as a duplicate."""
+    accepted = checked.accepted
+    matched = _earlier_pairs(conn, accepted, period)
     if matched.empty:
-        return none
+        return checked
     new_loses = matched["old_at"] >= matched["submitted_at"]
-
     losers = matched[new_loses].set_index("index")
     lost = pd.DataFrame(
         {
@@ -233,17 +122,49 @@ def _settle_cross_batch_duplicates(  # noqa: ANN202
             + ", row "
             + losers["old_row"].astype("str")
             + ")",
-            "raw": batch.quarantine_raw(losers.index, salt),
+            "raw": rows.raw(losers.index),
         }
     )
     winners = matched[~new_loses]
     if not winners.empty:
         _move_to_quarantine(conn, winners, batch_id)
-    return (
-        accepted.drop(index=losers.index),
-        pd.concat([quarantined, lost]),
-        {"in_batch": len(losers), "earlier": len(winners)},
+    reasons = checked.reason_counts | {"duplicate": checked.reason_counts.get("duplicate", 0) + len(losers)}
+    return replace(
+        checked,
+        accepted=accepted.drop(index=losers.index),
+        quarantined=pd.concat([checked.quarantined, lost]),
+        reason_counts=reasons,
+        superseded_earlier=len(winners),
     )
+
+
+def _earlier_pairs(conn: Connection, accepted: pd.DataFrame, period: Period) -> pd.DataFrame:
+    """Accepted rows (`index` their batch index) joined to the period's stored responses of the
+    same pair: `response_id`, `old_batch`, `old_row`, `old_at`."""
+    columns = ["response_id", "old_batch", "old_row", "respondent_hash", "unit_code", "old_at"]
+    if accepted.empty:
+        return pd.DataFrame(columns=["index", *columns])
+    r = t.survey_responses
+    hashes = accepted["respondent_hash"].unique().tolist()
+    found: list[Row] = []
+    for start in range(0, len(hashes), 5_000):
+        found += conn.execute(
+            select(
+                r.c.response_id,
+                r.c.batch_id,
+                r.c.source_row,
+                r.c.respondent_hash,
+                r.c.unit_code,
+                r.c.submitted_at,
+            )
+            .where(r.c.period == period.label)
+            .where(r.c.respondent_hash.in_(hashes[start : start + 5_000]))
+        ).all()
+    earlier = pd.DataFrame(found, columns=columns)
+    if earlier.empty:
+        return pd.DataFrame(columns=["index", *columns])
+    earlier["old_at"] = pd.to_datetime(earlier["old_at"])
+    return accepted.reset_index(names="index").merge(earlier, on=["respondent_hash", "unit_code"])
 
 
 def _move_to_quarantine(conn: Connection, winners: pd.DataFrame, batch_id: str) -> None:
@@ -275,21 +196,15 @@ def _move_to_quarantine(conn: Connection, winners: pd.DataFrame, batch_id: str) 
             "raw": rows_as_json(kept.loc[stored.index]),
         }
     )
-    insert_frame(conn, t.quarantined_rows, moved)
+    lifecycle.quarantine_superseded(conn, t.survey_batches, moved)
     conn.execute(delete(items).where(items.c.response_id.in_(ids)))
     conn.execute(delete(r).where(r.c.response_id.in_(ids)))
-    for old_batch, count in moved.groupby("batch_id").size().items():
-        b = t.survey_batches
-        conn.execute(
-            update(b)
-            .where(b.c.batch_id == old_batch)
-            .values(accepted=b.c.accepted - int(count), quarantined=b.c.quarantined + int(count))
-        )
 
 
-def _write_accepted(
+def write_responses(
     conn: Connection, accepted: pd.DataFrame, questionnaire: Questionnaire, period: Period, batch_id: str
 ) -> None:
+    """Accepted rows into `survey_responses`, their answers (as written and scored) into `response_items`."""
     if accepted.empty:
         return
     ids = next_ids(conn, t.survey_responses.c.response_id, len(accepted))
@@ -309,9 +224,10 @@ def _write_accepted(
     insert_frame(conn, t.survey_responses, responses)
 
     codes = [item.code for item in questionnaire.items()]
-    scores = accepted[codes].set_axis(ids).stack(future_stack=True).rename("score")
-    answers = accepted[[f"answer__{c}" for c in codes]].set_axis(codes, axis=1).set_axis(ids)
-    answers = answers.stack(future_stack=True).rename("answer")
+    # A frame's stack is a Series (its columns become the inner index level: the item code).
+    scores = cast(pd.Series, accepted[codes].set_axis(ids).stack(future_stack=True)).rename("score")
+    written = accepted[[f"answer__{c}" for c in codes]].set_axis(codes, axis=1).set_axis(ids)
+    answers = cast(pd.Series, written.stack(future_stack=True)).rename("answer")
     long = pd.concat([answers, scores], axis=1).rename_axis(["response_id", "item_code"]).reset_index()
     long = long[long["answer"].str.strip() != ""]
     insert_frame(conn, t.response_items, long)

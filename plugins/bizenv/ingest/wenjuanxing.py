@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from bizenv.errors import BizenvError
-from bizenv.ingest.reading import RawTable
-from bizenv.ingest.rows import StandardBatch, rows_as_json
+from bizenv.ingest.reading import RawTable, rows_as_json
+from bizenv.ingest.rows import StandardBatch
 from bizenv.schemas.models import Questionnaire
 
 QUESTION = re.compile(r"^(?P<number>\d+)[、.．](?P<text>.+)$", re.S)

@@ -26,9 +26,17 @@ def _spec(rules: dict[str, ExpectationRule], rule: str, expectation: str, **kwar
     return Spec(rule, rules[rule].critical, expectation, {**kwargs, "mostly": rules[rule].mostly})
 
 
-def _window(period: Period, grace_days: int) -> tuple[datetime, datetime]:
+def fieldwork_window(period: Period, grace_days: int) -> tuple[datetime, datetime]:
+    """When answers count for `period`: from its first day up to, not including, the day after
+    its last day plus `grace_days` of late fieldwork. The row checks and the suites both use it."""
     start = datetime(period.start.year, period.start.month, period.start.day)
     end = datetime(period.end.year, period.end.month, period.end.day) + timedelta(days=grace_days + 1)
+    return start, end
+
+
+def _window(period: Period, grace_days: int) -> tuple[datetime, datetime]:
+    """The fieldwork window with its last instant included, as `ExpectColumnValuesToBeBetween` wants."""
+    start, end = fieldwork_window(period, grace_days)
     return start, end - timedelta(microseconds=1)
 
 
