@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 
 from airflow.sdk import Asset, CronDataIntervalTimetable, Param, dag, task
 
 RANKINGS = Asset("bizenv://warehouse/rankings")
+log = logging.getLogger(__name__)
 
 DOC = """
 ### Semiannual evaluation (半年度万企评机关)
@@ -108,7 +110,7 @@ def semiannual_evaluation():
     def publish_summary(summary: dict) -> str:
         from bizenv.report.console import ranking_digest
 
-        print(ranking_digest(summary["outputs"]["rankings"]))
+        log.info("%s", ranking_digest(summary["outputs"]["rankings"]))
         return summary["outputs"]["rankings"]
 
     period = resolve_period()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 
 from airflow.sdk import Asset, CronTriggerTimetable, Param, dag, task
 
 SURVEY_RESPONSES = Asset("bizenv://warehouse/survey_responses")
+log = logging.getLogger(__name__)
 
 DOC = """
 ### Survey ingest (问卷批次入库)
@@ -60,7 +62,7 @@ def survey_ingest():
         engine = make_engine(warehouse_url())
         migrate(engine)
         summary = process_file(engine, Landing(landing_dir()), item["path"], item["period"])
-        print(summary)
+        log.info("%s: %s", item["path"], summary)
         if summary["status"] in {"rejected", "refused"}:
             from airflow.sdk.exceptions import AirflowFailException
 
