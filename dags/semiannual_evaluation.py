@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from datetime import datetime, timedelta
+from typing import Any
 
 from airflow.sdk import Asset, CronDataIntervalTimetable, Param, dag, task
 
@@ -53,9 +55,9 @@ Warehouse: `BIZENV_DATABASE_URL`, else the `bizenv_warehouse` connection, else S
         ),
     },
 )
-def semiannual_evaluation():
+def semiannual_evaluation() -> None:
     @task
-    def resolve_period(params=None, logical_date=None) -> str:  # noqa: ANN001
+    def resolve_period(params: Mapping[str, Any] | None = None, logical_date: datetime | None = None) -> str:
         from bizenv.airflow_support.runtime import fail_fast_on_bad_data, period_for_run
 
         with fail_fast_on_bad_data():
@@ -91,7 +93,7 @@ def semiannual_evaluation():
             return validate_period(make_engine(warehouse_url()), period, docs)
 
     @task(outlets=[RANKINGS])
-    def evaluate(period: str, validation: dict, params=None) -> dict:  # noqa: ANN001
+    def evaluate(period: str, validation: dict, params: Mapping[str, Any] | None = None) -> dict:
         from bizenv.airflow_support.runtime import fail_fast_on_bad_data, output_dir, warehouse_url
         from bizenv.evaluate import evaluate_period
         from bizenv.periods import Period

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from datetime import datetime, timedelta
+from typing import Any
 
 from airflow.sdk import Asset, CronTriggerTimetable, Param, dag, task
 
@@ -42,9 +44,9 @@ UTF-8, UTF-8 with BOM or GB18030). Then it is moved, never deleted:
         )
     },
 )
-def survey_ingest():
+def survey_ingest() -> None:
     @task
-    def list_inbox(params=None) -> list[dict]:  # noqa: ANN001
+    def list_inbox(params: Mapping[str, Any] | None = None) -> list[dict]:
         from bizenv.config import landing_dir
         from bizenv.ingest.inbox import Landing, waiting_files
 

@@ -18,7 +18,7 @@ def credit_code(n: int) -> str:
     return body + check_character(body)
 
 
-def survey_row(respondent: int = 1, unit: str = "市发改委", answers=None, **overrides) -> dict:  # noqa: ANN001
+def survey_row(respondent: int = 1, unit: str = "市发改委", answers=None, **overrides) -> dict:
     """One canonical row; `answers` is a label/number for all items or a list of ten."""
     answers = answers if answers is not None else "满意"
     if not isinstance(answers, list):
@@ -52,7 +52,7 @@ def write_survey(path: Path, rows: list[dict], encoding: str = "utf-8") -> Path:
     return path
 
 
-def unit_sample(unit: str, n: int, answers, start: int = 0) -> list[dict]:  # noqa: ANN001
+def unit_sample(unit: str, n: int, answers, start: int = 0) -> list[dict]:
     """n respondents rating `unit` with the same answers."""
     return [survey_row(respondent=start + i, unit=unit, answers=answers) for i in range(n)]
 
@@ -75,7 +75,7 @@ def write_frame(path: Path, frame: pd.DataFrame, encoding: str = "utf-8") -> Pat
     return path
 
 
-def run_cli(capsys, *argv: str) -> tuple[int, dict | None, str]:  # noqa: ANN001
+def run_cli(capsys, *argv: str) -> tuple[int, dict | None, str]:
     """Run the `bizenv` command in-process: exit code, its last-line JSON (if any), stderr."""
     import json
 
@@ -89,6 +89,6 @@ def run_cli(capsys, *argv: str) -> tuple[int, dict | None, str]:  # noqa: ANN001
 
 def load_rows(
     capsys, path: Path, rows: list[dict], db: str, period: str = "2026H1"
-) -> tuple[int, dict | None, str]:  # noqa: ANN001
+) -> tuple[int, dict | None, str]:
     """Write `rows` as a canonical survey file at `path` and load it with `bizenv load-survey`."""
     return run_cli(capsys, "load-survey", str(write_survey(path, rows)), "--period", period, "--db", db)

@@ -74,7 +74,7 @@ def pg_url() -> Iterator[str]:
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.pg)])
-def warehouse_url(request: pytest.FixtureRequest, tmp_path) -> str:  # noqa: ANN001
+def warehouse_url(request: pytest.FixtureRequest, tmp_path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'warehouse.sqlite'}"
     return request.getfixturevalue("pg_url")
@@ -91,7 +91,7 @@ def engine(warehouse_url: str) -> Iterator[sa.Engine]:
     engine.dispose()
 
 
-def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # noqa: ANN001
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
     passed = [r for r in terminalreporter.stats.get("passed", []) if "postgres" in r.keywords]
     failed = [r for r in terminalreporter.stats.get("failed", []) if "postgres" in r.keywords]
     terminalreporter.write_line(f"PostgreSQL tests run: {len(passed) + len(failed)} ({len(passed)} passed)")

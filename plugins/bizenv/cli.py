@@ -12,14 +12,18 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bizenv.errors import BizenvError
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 # Commands whose last line of stdout is a JSON object, also when they fail.
 JSON_COMMANDS = {"load-survey", "load-metrics", "evaluate"}
 
 
-def _engine(args: argparse.Namespace):  # noqa: ANN202
+def _engine(args: argparse.Namespace) -> Engine:
     from bizenv.warehouse.engine import make_engine
 
     return make_engine(args.db)

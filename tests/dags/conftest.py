@@ -25,7 +25,7 @@ def airflow_db() -> Path:
 
 
 @pytest.fixture
-def warehouse(tmp_path, monkeypatch):  # noqa: ANN001
+def warehouse(tmp_path, monkeypatch):
     """A migrated SQLite warehouse that the DAGs' tasks find through the environment."""
     from bizenv.warehouse.engine import make_engine, migrate
 

@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.airflow, pytest.mark.slow]
 
 
 @pytest.fixture
-def dag(airflow_db):  # noqa: ANN001
+def dag(airflow_db):
     from airflow.dag_processing.dagbag import DagBag
 
     return DagBag(dag_folder=str(ROOT / "dags" / "semiannual_evaluation.py")).dags["semiannual_evaluation"]

@@ -17,7 +17,7 @@ Q = load_questionnaire()
 pytestmark = pytest.mark.slow
 
 
-def independent_indices(path) -> tuple[dict[str, list[float]], int]:  # noqa: ANN001
+def independent_indices(path) -> tuple[dict[str, list[float]], int]:
     """Respondent scores per unit code, computed row by row from the raw CSV, and the number of
     enterprises in the period's design (every one with an accepted row, complete or not)."""
     registry = load_registry()
@@ -75,7 +75,7 @@ def z_scores(values: dict[str, float]) -> dict[str, float]:
     return {k: (v - mean) / sd if sd > 0 else 0.0 for k, v in values.items()}
 
 
-def independent_indicator_scores(path) -> dict[str, float]:  # noqa: ANN001
+def independent_indicator_scores(path) -> dict[str, float]:
     """Unit indicator scores from the raw metrics CSV: frontier scores by the catalogue's formula
     (or the period's best value and 5th percentile from the worst end), weighted means."""
     catalogue = load_indicators().by_code()

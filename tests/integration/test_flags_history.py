@@ -37,7 +37,7 @@ def batch(period: str, bottom: str, start: int) -> list[dict]:
     return rows
 
 
-def load_and_evaluate(capsys, tmp_path, db, period, rows, name):  # noqa: ANN001, ANN201
+def load_and_evaluate(capsys, tmp_path, db, period, rows, name):
     path = write_survey(tmp_path / f"{name}.csv", rows)
     assert main(["load-survey", str(path), "--period", period, "--db", db]) == 0
     return run_cli(capsys, "evaluate", "--period", period, "--out", str(tmp_path / period), "--db", db)

@@ -8,7 +8,7 @@ from tests import golden
 
 
 @pytest.fixture(scope="module")
-def fresh(tmp_path_factory) -> dict[str, pd.DataFrame]:  # noqa: ANN001
+def fresh(tmp_path_factory) -> dict[str, pd.DataFrame]:
     workdir = tmp_path_factory.mktemp("golden")
     return golden.build(workdir, f"sqlite:///{workdir / 'warehouse.sqlite'}")
 

@@ -14,7 +14,7 @@ def landing(tmp_path):
     return Landing(tmp_path / "landing")
 
 
-def drop(landing: Landing, period: str, name: str, rows: list[dict], age: float = 3600):  # noqa: ANN201
+def drop(landing: Landing, period: str, name: str, rows: list[dict], age: float = 3600):
     folder = landing.inbox / period
     folder.mkdir(parents=True, exist_ok=True)
     path = write_survey(folder / name, rows)

@@ -8,7 +8,7 @@ from bizenv.warehouse import tables as t
 from tests.builders import LABELS, load_rows, run_cli, survey_row, unit_sample, write_survey
 
 
-def count(engine, table) -> int:  # noqa: ANN001
+def count(engine, table) -> int:
     with engine.connect() as conn:
         return conn.execute(select(func.count()).select_from(table)).scalar_one()
 

@@ -10,7 +10,7 @@ from bizenv.warehouse import tables as t
 from tests.builders import load_rows, run_cli, unit_sample
 
 
-def write_metrics(path, rows):  # noqa: ANN001, ANN201
+def write_metrics(path, rows):
     pd.DataFrame(rows, columns=["unit", "indicator", "value", "source"]).to_csv(
         path, index=False, encoding="gb18030"
     )

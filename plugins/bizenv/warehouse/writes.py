@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, Table, delete, func, select
+from sqlalchemy import ColumnElement, Connection, Table, delete, func, select
 
 from bizenv.periods import Period
 from bizenv.schemas.models import Registry
@@ -108,7 +108,7 @@ def sync_units(conn: Connection, registry: Registry) -> None:
     )
 
 
-def next_ids(conn: Connection, column, count: int) -> np.ndarray:  # noqa: ANN001
+def next_ids(conn: Connection, column: ColumnElement[int], count: int) -> np.ndarray:
     """`count` fresh ids after the column's maximum (the caller holds the write lock)."""
     start = conn.execute(select(func.coalesce(func.max(column), 0))).scalar_one() + 1
     return np.arange(start, start + count, dtype=np.int64)

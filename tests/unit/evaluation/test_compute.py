@@ -13,7 +13,7 @@ POLICY = load_policy()
 P = Period.parse("2026H1")
 
 
-def policy_with(single_part: str):  # noqa: ANN201
+def policy_with(single_part: str):
     return POLICY.model_copy(
         update={"composite": POLICY.composite.model_copy(update={"single_part": single_part})}
     )

@@ -25,7 +25,7 @@ POLICY = load_policy()
 P = Period.parse("2026H1")
 
 
-def group(scores, n_respondents=100, se=1.0, group_code="government", period="2026H1") -> pd.DataFrame:  # noqa: ANN001
+def group(scores, n_respondents=100, se=1.0, group_code="government", period="2026H1") -> pd.DataFrame:
     k = len(scores)
     frame = pd.DataFrame(
         {
@@ -165,7 +165,7 @@ def test_funnel_limits_by_hand_without_over_dispersion():
     assert significantly_low(frame, POLICY)["unit_code"].tolist() == ["u11"]
 
 
-def with_flags(**changes) -> object:  # noqa: ANN003
+def with_flags(**changes) -> object:
     return POLICY.model_copy(update={"flags": POLICY.flags.model_copy(update=changes)})
 
 

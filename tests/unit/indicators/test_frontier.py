@@ -13,7 +13,7 @@ CATALOGUE = load_indicators()
 MIN_UNITS = load_policy().min_units_for_observed_frontier  # 5
 
 
-def metrics(rows) -> pd.DataFrame:  # noqa: ANN001
+def metrics(rows) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["unit_code", "indicator", "value"])
 
 

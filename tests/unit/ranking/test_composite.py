@@ -9,7 +9,7 @@ POLICY = load_policy()
 BY = ["group_code", "level"]
 
 
-def with_normalisation(method: str, single_part: str = "rank_on_available"):  # noqa: ANN201
+def with_normalisation(method: str, single_part: str = "rank_on_available"):
     return POLICY.model_copy(
         update={
             "composite": POLICY.composite.model_copy(
@@ -19,7 +19,7 @@ def with_normalisation(method: str, single_part: str = "rank_on_available"):  # 
     )
 
 
-def group(satisfaction, indicators, name="g") -> pd.DataFrame:  # noqa: ANN001
+def group(satisfaction, indicators, name="g") -> pd.DataFrame:
     n = len(satisfaction)
     return pd.DataFrame(
         {

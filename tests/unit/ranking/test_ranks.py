@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 from bizenv.ranking.ranks import rank_in_groups
 
 
-def units(scores, groups=None, ranked=True) -> pd.DataFrame:  # noqa: ANN001
+def units(scores, groups=None, ranked=True) -> pd.DataFrame:
     n = len(scores)
     return pd.DataFrame(
         {

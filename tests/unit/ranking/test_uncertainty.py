@@ -10,7 +10,7 @@ POLICY = load_policy()
 BY = ["group_code", "level"]
 
 
-def group(name: str, satisfaction, se, indicators=None) -> pd.DataFrame:  # noqa: ANN001
+def group(name: str, satisfaction, se, indicators=None) -> pd.DataFrame:
     n = len(satisfaction)
     frame = pd.DataFrame(
         {

@@ -83,7 +83,7 @@ def test_policy_defaults():
     assert (policy.composite_weights.satisfaction, policy.composite_weights.indicators) == (0.6, 0.4)
 
 
-def _broken_copy(tmp_path: Path, name: str, edit) -> Path:  # noqa: ANN001
+def _broken_copy(tmp_path: Path, name: str, edit) -> Path:
     data = yaml.safe_load((schemas_dir() / name).read_text(encoding="utf-8"))
     edit(data)
     path = tmp_path / name
@@ -92,7 +92,7 @@ def _broken_copy(tmp_path: Path, name: str, edit) -> Path:  # noqa: ANN001
 
 
 def test_questionnaire_problems_are_all_reported_with_file_and_key(tmp_path):
-    def edit(data):  # noqa: ANN001, ANN202
+    def edit(data):
         data["dimensions"][0]["weight"] = 0.3
         data["dimensions"][1]["items"][0]["label"] = data["dimensions"][0]["items"][0]["label"]
         data["scale"]["labels"]["超级满意"] = 9
@@ -121,7 +121,7 @@ def test_questionnaire_problems_are_all_reported_with_file_and_key(tmp_path):
 
 
 def test_registry_problems_name_the_unit(tmp_path):
-    def edit(data):  # noqa: ANN001, ANN202
+    def edit(data):
         data["units"][0]["group"] = "ministries"
         data["units"][1]["aliases"].append("发改委")
 

@@ -14,7 +14,7 @@ Q = load_questionnaire()
 CODES = [item.code for item in Q.items()]
 
 
-def responses(rows: list[list[float]], unit: str = "ndrc", weights=None) -> pd.DataFrame:  # noqa: ANN001
+def responses(rows: list[list[float]], unit: str = "ndrc", weights=None) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=CODES, dtype=float)
     frame.insert(0, "unit_code", unit)
     frame.insert(1, "weight", 1.0 if weights is None else weights)

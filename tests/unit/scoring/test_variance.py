@@ -26,7 +26,7 @@ FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "r_survey"
 ATTRIBUTES = ["size", "district"]
 
 
-def read(name: str, **kwargs) -> pd.DataFrame:  # noqa: ANN003
+def read(name: str, **kwargs) -> pd.DataFrame:
     return pd.read_csv(FIXTURES / name, **kwargs)
 
 
