@@ -11,7 +11,7 @@ Q = load_questionnaire()
 RULES = load_validation().survey.quality_rules
 
 
-def check(rows: list[dict]):  # noqa: ANN201
+def check(rows: list[dict]):
     frame = pd.DataFrame(rows, index=pd.RangeIndex(2, 2 + len(rows)))
     table = RawTable(path="b.csv", frame=frame, file_format="csv", encoding="utf-8", batch_id="x")
     return check_rows(

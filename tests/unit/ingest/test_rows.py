@@ -16,7 +16,7 @@ VALID = credit_code(2)
 ALTERED = VALID[:-1] + ("0" if VALID[-1] != "0" else "1")
 
 
-def check(rows: list[dict], period: str = "2026H1"):  # noqa: ANN201
+def check(rows: list[dict], period: str = "2026H1"):
     frame = pd.DataFrame(rows, index=pd.RangeIndex(2, 2 + len(rows)))
     table = RawTable(path="batch.csv", frame=frame, file_format="csv", encoding="utf-8", batch_id="x")
     return check_rows(

@@ -29,7 +29,7 @@ def sample_rows() -> list[dict]:
     ]
 
 
-def load(path):  # noqa: ANN001, ANN201
+def load(path):
     batch = standard_batch(read_table(path), Q)
     checked = check_rows(
         batch,
