@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -33,7 +34,15 @@ from bizenv.ingest.batch import CheckedRows, check_unit, flag_superseded, split
 from bizenv.ingest.privacy import hash_identities, mask_personal_numbers
 from bizenv.ingest.problems import Problems, quote
 from bizenv.periods import Period
-from bizenv.schemas.models import QualityRules, Questionnaire, Registry
+from bizenv.schemas.models import (
+    QualityRules,
+    Questionnaire,
+    Registry,
+    Speeder,
+    StraightLining,
+    TooManyUnits,
+    TopBoxBatch,
+)
 from bizenv.uscc import valid_uscc
 from bizenv.validate.suites import fieldwork_window
 
@@ -283,64 +292,85 @@ def apply_quality_rules(
     questionnaire: Questionnaire,
 ) -> list[dict]:
     """Survey-quality rules of the validation file: each either quarantines rows or warns."""
+    key = values["key"].str.upper()
+    findings = [
+        speeders(values["duration_seconds"], key, rules.speeder),
+        too_many_units(values["unit_code"], key, rules.too_many_units),
+        straight_lining(scores, rules.straight_lining),
+    ]
     warnings: list[dict] = []
-    key, unit, duration = values["key"].str.upper(), values["unit_code"], values["duration_seconds"]
-    top_point = questionnaire.scale.points
+    for finding in filter(None, findings):
+        count = int(finding.rows.fillna(False).sum())
+        if count and finding.action == "quarantine":
+            problems.add(finding.rule, finding.rows, finding.details)
+        elif count:
+            warnings.append({"rule": finding.rule, "count": count, "message": finding.summary})
+    return warnings + top_box_batch(scores, questionnaire.scale.points, rules.top_box_batch)
 
-    def act(rule: str, action: str, mask: pd.Series, message: pd.Series | str, summary: str) -> None:
-        count = int(mask.fillna(False).sum())
-        if not count:
-            return
-        if action == "quarantine":
-            problems.add(rule, mask, message)
-        else:
-            warnings.append({"rule": rule, "count": count, "message": summary})
 
-    by_respondent = duration.where(duration >= 0).groupby(key).first()
-    median = by_respondent.median()
-    if pd.notna(median) and median > 0:
-        limit = rules.speeder.share_of_median * median
-        fast = (duration >= 0) & (duration < limit)
-        act(
-            "speeder",
-            rules.speeder.action,
-            fast,
-            "completed in " + duration.map("{:.0f}".format) + f" s, under {limit:.0f} s "
-            f"({rules.speeder.share_of_median:.0%} of the batch median {median:.0f} s)",
-            f"{int(fast.sum())} row(s) completed in under {limit:.0f} s",
-        )
+class Finding(NamedTuple):
+    """Rows a quality rule finds, what to say of each row, and of the batch."""
 
+    rule: str
+    action: str
+    rows: pd.Series
+    details: pd.Series | str
+    summary: str
+
+
+def speeders(duration: pd.Series, key: pd.Series, rule: Speeder) -> Finding | None:
+    """Rows completed in under a share of the batch's median time per respondent (None when
+    the batch has no usable median)."""
+    median = duration.where(duration >= 0).groupby(key).first().median()
+    if not (pd.notna(median) and median > 0):
+        return None
+    limit = rule.share_of_median * median
+    fast = (duration >= 0) & (duration < limit)
+    return Finding(
+        "speeder",
+        rule.action,
+        fast,
+        "completed in " + duration.map("{:.0f}".format) + f" s, under {limit:.0f} s "
+        f"({rule.share_of_median:.0%} of the batch median {median:.0f} s)",
+        f"{int(fast.sum())} row(s) completed in under {limit:.0f} s",
+    )
+
+
+def too_many_units(unit: pd.Series, key: pd.Series, rule: TooManyUnits) -> Finding:
+    """Rows of respondents rating more units in the batch than is plausible."""
     units_per_respondent = unit.groupby(key).transform("nunique")
-    many = units_per_respondent > rules.too_many_units.max_units
-    act(
+    many = units_per_respondent > rule.max_units
+    return Finding(
         "too_many_units",
-        rules.too_many_units.action,
+        rule.action,
         many,
         "the respondent rated " + units_per_respondent.astype("str") + f" units in this batch "
-        f"(more than {rules.too_many_units.max_units} is implausible)",
-        f"{int(many.sum())} row(s) from respondents rating more than {rules.too_many_units.max_units} units",
+        f"(more than {rule.max_units} is implausible)",
+        f"{int(many.sum())} row(s) from respondents rating more than {rule.max_units} units",
     )
 
+
+def straight_lining(scores: pd.DataFrame, rule: StraightLining) -> Finding:
+    """Rows giving the same answer to every one of at least `min_items` answered items."""
     answered = scores.notna().sum(axis=1)
-    flat = (answered >= rules.straight_lining.min_items) & (scores.min(axis=1) == scores.max(axis=1))
-    act(
+    flat = (answered >= rule.min_items) & (scores.min(axis=1) == scores.max(axis=1))
+    return Finding(
         "straight_lining",
-        rules.straight_lining.action,
+        rule.action,
         flat,
         "the same answer to all " + answered.astype("str") + " answered items",
-        f"{int(flat.sum())} row(s) give the same answer to every one of at least "
-        f"{rules.straight_lining.min_items} items",
+        f"{int(flat.sum())} row(s) give the same answer to every one of at least {rule.min_items} items",
     )
 
+
+def top_box_batch(scores: pd.DataFrame, top_point: int, rule: TopBoxBatch) -> list[dict]:
+    """A warning when too large a share of the batch's answers are the top answer."""
     top = int((scores == float(top_point)).sum().sum())
     total = int(scores.notna().sum().sum())
-    if total and top / total >= rules.top_box_batch.max_top_box_share:
-        warnings.append(
-            {
-                "rule": "top_box_batch",
-                "count": top,
-                "message": f"{top / total:.1%} of the batch's answers are the top answer "
-                f"(warning at {rules.top_box_batch.max_top_box_share:.0%}): check how the survey was run",
-            }
-        )
-    return warnings
+    if not total or top / total < rule.max_top_box_share:
+        return []
+    message = (
+        f"{top / total:.1%} of the batch's answers are the top answer "
+        f"(warning at {rule.max_top_box_share:.0%}): check how the survey was run"
+    )
+    return [{"rule": "top_box_batch", "count": top, "message": message}]

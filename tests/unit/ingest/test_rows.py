@@ -162,3 +162,10 @@ def test_numbers_on_the_scale_are_read_however_written():
 
 def test_unit_names_match_whatever_their_case():
     assert check([survey_row(unit="NDRC")]).accepted["unit_code"].tolist() == ["ndrc"]
+
+
+def test_unit_names_resolve_as_the_registry_resolves_them():
+    # Full-width and half-width spaces, letter case: one normaliser for loaders and the registry.
+    written = ["市　发改委", " ndrc ", "鄂州市 发展和改革委员会"]
+    accepted = check([survey_row(respondent=i, unit=u) for i, u in enumerate(written)]).accepted
+    assert accepted["unit_code"].tolist() == [load_registry().resolve(u) for u in written] == ["ndrc"] * 3
