@@ -19,6 +19,7 @@ install: $(VENV)/.installed
 test: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/pytest
 
 # The inner loop: everything but the slow, Airflow and PostgreSQL tests (make test runs them all).
@@ -29,6 +30,7 @@ test-quick: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 format: install
 	$(BIN)/ruff format .

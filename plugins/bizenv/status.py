@@ -77,9 +77,9 @@ def warehouse_status(engine: Engine) -> dict:
         )
         lines.append(f"{run['finished_at']}  {run['command']} {run['period']}: {run['status']}")
     validation = [{"period": p, "suite": s, "failed": int(n)} for p, s, n in failing]
-    for row in validation:
+    for failed in validation:
         lines.append(
-            f"{row['period']}  {row['failed']} failed expectation(s) or quality warning(s) in {row['suite']}"
+            f"{failed['period']}  {failed['failed']} failed expectation(s) or quality warning(s) in {failed['suite']}"
         )
     if not periods:
         lines.append("no survey batches loaded yet")

@@ -12,14 +12,14 @@ from bizenv.evaluation.inputs import read_period_responses
 from bizenv.periods import Period
 from bizenv.schemas import load_policy, load_questionnaire, load_registry, load_validation
 from bizenv.validate import results as validation
-from bizenv.validate.gx_runner import docs_index, run_suite
+from bizenv.validate.gx_runner import Outcome, docs_index, run_suite
 from bizenv.validate.suites import period_specs
 from bizenv.warehouse.engine import require_migrated
 
 
 def validate_responses(
     engine: Engine, responses: pd.DataFrame, period: Period, docs_dir: Path | None = None
-) -> list:
+) -> list[Outcome]:
     """Run the period suite over the accepted responses, store the outcomes, refuse on a failed
     critical expectation (`GateRefused`, exit 1)."""
     if responses.empty:

@@ -2,15 +2,36 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any, Protocol, cast
+
 import pandas as pd
 
 from bizenv.evaluation.compute import PeriodResults
 from bizenv.evaluation.rules import Rules
 from bizenv.schemas.models import Policy
 from bizenv.validate import results as validation
+from bizenv.validate.gx_runner import Outcome
 
 
-def composite_summary(shares: pd.DataFrame, policy: Policy) -> dict:
+# Rows read through `itertuples()`, whose attributes pandas-stubs types as the union of all pandas
+# scalars: each loop casts them to the Protocol naming the columns it reads.
+class _ShareRow(Protocol):
+    group_code: str
+    level: str
+    n_units: int
+    share_satisfaction: float
+    share_indicators: float
+    correlation: float
+
+
+class _ReliabilityRow(Protocol):
+    scope: str
+    alpha: float
+    warning: bool
+
+
+def composite_summary(shares: pd.DataFrame, policy: Policy) -> dict[str, Any]:
     """The JSON summary's view of the composite: method, weights, and each group's effective
     shares of variance (rounded; null where fewer than 3 units have both parts)."""
 
@@ -31,22 +52,28 @@ def composite_summary(shares: pd.DataFrame, policy: Policy) -> dict:
                 "indicators": share(row.share_indicators),
                 "correlation": share(row.correlation),
             }
-            for row in shares.itertuples()
+            for row in cast(Iterator[_ShareRow], shares.itertuples())
         },
     }
+
+
+def _counts(values: pd.Series) -> dict[str, int]:
+    """How many times each value occurs, in the order of the values."""
+    return {str(k): int(v) for k, v in values.value_counts().sort_index().items()}
 
 
 def summarise(
     results: PeriodResults,
     flags: pd.DataFrame,
-    outcomes: list | None,
+    outcomes: list[Outcome] | None,
     rederived: list[str],
     rules: Rules,
-) -> dict:
+) -> dict[str, Any]:
     """`outcomes`: the period suite's results, or None when the period was validated before."""
     responses, rankings, reliability = results.responses, results.rankings, results.reliability
     alpha_floor = rules.checks.reliability.alpha_warning_below
-    summary = {
+    reliability_rows = list(cast(Iterator[_ReliabilityRow], reliability.itertuples()))
+    summary: dict[str, Any] = {
         "period": results.period.label,
         "status": "done",
         "responses": int(len(responses)),
@@ -63,19 +90,17 @@ def summarise(
             "warnings": validation.warnings_of(outcomes),
         },
         "reliability": {
-            row.scope: None if pd.isna(row.alpha) else round(row.alpha, 3) for row in reliability.itertuples()
+            row.scope: None if pd.isna(row.alpha) else round(row.alpha, 3) for row in reliability_rows
         },
         "reliability_warnings": [
             f"{row.scope}: Cronbach's alpha {row.alpha:.2f} is under {alpha_floor}"
-            for row in reliability.itertuples()
+            for row in reliability_rows
             if row.warning
         ],
         "indicators": results.city_summary,
         "composite": composite_summary(results.shares, rules.policy),
-        "composite_basis": {
-            k: int(v) for k, v in rankings["composite_basis"].value_counts().sort_index().items()
-        },
-        "flags": {k: int(v) for k, v in flags["flag"].value_counts().sort_index().items()},
+        "composite_basis": _counts(rankings["composite_basis"]),
+        "flags": _counts(flags["flag"]),
         "policy_version": rules.policy.version,
     }
     if rederived:

@@ -12,6 +12,9 @@ ranks were simulated, `p_bottom_n`.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Protocol, cast
+
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -23,11 +26,60 @@ FLAG_COLUMNS = ["unit_code", "flag", "reason", "reason_en"]
 GROUP = ["group_code", "level"]
 
 
+# The rows the rules read from `DataFrame.itertuples()`. pandas-stubs types every attribute of
+# such a row as the union of all pandas scalars, which no comparison or format accepts; each
+# loop casts its rows to the Protocol naming the columns it reads.
+class _ScoredRow(Protocol):
+    satisfaction_index: float
+    satisfaction_ci_low: float
+    satisfaction_ci_high: float
+
+
+class _ExtremeRow(_ScoredRow, Protocol):
+    """A row of `_extreme_n`."""
+
+    unit_code: str
+    rank: float
+    group_ranked: int
+    composite_score: float
+    in_band: int
+    rank_ci_low: float
+    rank_ci_high: float
+
+
+class _FunnelRow(Protocol):
+    """A row of `funnel_limits`."""
+
+    unit_code: str
+    n_respondents: int
+    satisfaction_index: float
+    target: float
+    phi: float
+    tau2: float
+    limit_low: float
+    warning_low: float
+    pool: str
+    pool_size: int
+
+
+class _ChangeRow(Protocol):
+    """A row of `changes`."""
+
+    unit_code: str
+    satisfaction_index: float
+    previous: float
+    change: float
+    change_se: float
+    n_paired: int
+    p: float
+    p_adjusted: float
+
+
 def _p(p: float) -> str:
     return "p<0.001" if p < 0.001 else f"p={p:.3f}"
 
 
-def _flags(rows: list[dict]) -> pd.DataFrame:
+def _flags(rows: list[dict[str, str]]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=FLAG_COLUMNS)
 
 
@@ -60,7 +112,7 @@ def _scale_en(policy: Policy) -> str:
     return " where the group average is 50" if policy.composite.normalisation == "zscore" else ""
 
 
-def _score_text(row) -> tuple[str, str]:  # noqa: ANN001
+def _score_text(row: _ScoredRow) -> tuple[str, str]:
     """The satisfaction part of a reason: index and interval, or why it is missing."""
     if pd.notna(row.satisfaction_index):
         zh = f"满意度指数{row.satisfaction_index:.1f}(95%置信区间{row.satisfaction_ci_low:.1f}–{row.satisfaction_ci_high:.1f})"
@@ -77,7 +129,7 @@ def bottom_n(rankings: pd.DataFrame, policy: Policy) -> pd.DataFrame:
     n, threshold = policy.flags.bottom_n, policy.flags.min_bottom_probability
     level = f"{policy.rank_intervals.level:.0%}"
     rows = []
-    for row in _extreme_n(rankings, policy, n, worst=True).itertuples():
+    for row in cast(Iterator[_ExtremeRow], _extreme_n(rankings, policy, n, worst=True).itertuples()):
         probability = getattr(row, "p_bottom_n", np.nan)
         if threshold > 0 and not probability >= threshold:
             continue
@@ -114,7 +166,7 @@ def top_n(rankings: pd.DataFrame, policy: Policy, bottom: pd.DataFrame | None = 
     n = policy.flags.top_n
     excluded = set(bottom["unit_code"]) if bottom is not None else set()
     rows = []
-    for row in _extreme_n(rankings, policy, n, worst=False).itertuples():
+    for row in cast(Iterator[_ExtremeRow], _extreme_n(rankings, policy, n, worst=False).itertuples()):
         if row.unit_code in excluded:
             continue
         size = int(row.group_ranked)
@@ -242,7 +294,7 @@ def funnel_limits(frame: pd.DataFrame, policy: Policy) -> pd.DataFrame:
     return pd.concat(parts)
 
 
-def _dispersion_text(row, policy: Policy) -> tuple[str, str]:  # noqa: ANN001
+def _dispersion_text(row: _FunnelRow, policy: Policy) -> tuple[str, str]:
     if policy.flags.funnel_overdispersion == "additive":
         if row.tau2 <= 0:
             return "", ""
@@ -262,7 +314,7 @@ def _dispersion_text(row, policy: Policy) -> tuple[str, str]:  # noqa: ANN001
 def significantly_low(rankings: pd.DataFrame, policy: Policy) -> pd.DataFrame:
     rules = policy.flags
     rows = []
-    for row in funnel_limits(rankings, policy).itertuples():
+    for row in cast(Iterator[_FunnelRow], funnel_limits(rankings, policy).itertuples()):
         if row.satisfaction_index >= row.limit_low:
             continue
         dispersion_zh, dispersion_en = _dispersion_text(row, policy)
@@ -326,7 +378,8 @@ def changes(
     # Calibrated SEs and uncalibrated covariances can disagree at the margin: never below
     # (SE_now − SE_before)², the least a difference of two such estimates varies (correlation 1).
     floor = (both["satisfaction_se"] - both["previous_se"]) ** 2
-    se = np.sqrt(np.maximum(variance, floor).clip(lower=1e-12))
+    # np.maximum of two Series is a Series (pandas' __array_ufunc__); pandas-stubs says ndarray.
+    se = np.sqrt(cast(pd.Series, np.maximum(variance, floor)).clip(lower=1e-12))
     change = both["satisfaction_index"] - both["previous"]
     p = 2 * stats.norm.sf(np.abs(change / se))
     return both.assign(
@@ -334,7 +387,7 @@ def changes(
     )
 
 
-def _test_text(row, q: float) -> tuple[str, str]:  # noqa: ANN001
+def _test_text(row: _ChangeRow, q: float) -> tuple[str, str]:
     paired = f",其中{row.n_paired}家企业两期均参评,按配对计算" if row.n_paired else ""
     paired_en = f"; {row.n_paired} enterprises rated it in both periods, paired" if row.n_paired else ""
     return (
@@ -354,7 +407,8 @@ def significant_decline(
     q = policy.flags.change_fdr_q
     tested = changes(rankings, history, period, policy, overlap)
     rows = []
-    for row in tested[(tested["change"] < 0) & (tested["p_adjusted"] < q)].itertuples():
+    falling = tested[(tested["change"] < 0) & (tested["p_adjusted"] < q)]
+    for row in cast(Iterator[_ChangeRow], falling.itertuples()):
         test_zh, test_en = _test_text(row, q)
         rows.append(
             {
@@ -384,7 +438,7 @@ def most_improved(
     rising = tested[tested["ranked"].astype(bool) & (tested["change"] > 0) & (tested["p_adjusted"] < q)]
     order = rising.groupby(GROUP)["change"].rank(method="min", ascending=False)
     rows = []
-    for row in rising[order <= n].itertuples():
+    for row in cast(Iterator[_ChangeRow], rising[order <= n].itertuples()):
         rows.append(
             {
                 "unit_code": row.unit_code,

@@ -2,9 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Protocol, cast
 
 import pandas as pd
+
+
+class _Row(Protocol):
+    """A rankings.csv row as the digest reads it (cast from `itertuples()`, whose attributes
+    pandas-stubs types as the union of all pandas scalars)."""
+
+    unit_name: str
+    n_respondents: int
+    rank: float
+    rank_ci_low: float
+    rank_ci_high: float
+    composite_score: float
+    satisfaction_index: float
+    satisfaction_ci_low: float
+    satisfaction_ci_high: float
+    indicator_score: float
 
 
 def ranking_digest(rankings_csv: Path | str, show: int = 3) -> str:
@@ -14,7 +32,7 @@ def ranking_digest(rankings_csv: Path | str, show: int = 3) -> str:
     for group, units in ranked.groupby("group", sort=True):
         lines.append(f"[{group}] {len(units)} ranked")
         picks = units if len(units) <= 2 * show else pd.concat([units.head(show), units.tail(show)])
-        for i, row in enumerate(picks.itertuples()):
+        for i, row in enumerate(cast(Iterator[_Row], picks.itertuples())):
             if len(units) > 2 * show and i == show:
                 lines.append("   ...")
             satisfaction = (
@@ -33,6 +51,8 @@ def ranking_digest(rankings_csv: Path | str, show: int = 3) -> str:
     if not unranked.empty:
         lines.append(
             "not ranked (sample below minimum): "
-            + ", ".join(f"{r.unit_name} (n={r.n_respondents})" for r in unranked.itertuples())
+            + ", ".join(
+                f"{r.unit_name} (n={r.n_respondents})" for r in cast(Iterator[_Row], unranked.itertuples())
+            )
         )
     return "\n".join(lines)

@@ -4,8 +4,10 @@ threshold are not published."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import Any, Protocol, cast
 
 import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -20,6 +22,26 @@ ACCOUNTABILITY = [
     "INSUFFICIENT_SAMPLE",
 ]
 RECOGNITION = ["TOP_N", "MOST_IMPROVED"]
+
+
+class _RankingRow(Protocol):
+    """A rankings row as the report reads it (cast from `itertuples()`, whose attributes
+    pandas-stubs types as the union of all pandas scalars)."""
+
+    unit_code: str
+    unit_name: str
+    n_respondents: int
+    ranked: bool
+    rank: float
+    rank_median: float
+    rank_ci_low: float
+    rank_ci_high: float
+    p_bottom_n: float
+    composite_score: float
+    indicator_score: float
+    satisfaction_index: float
+    satisfaction_ci_low: float
+    satisfaction_ci_high: float
 
 
 def _fmt(value: float, digits: int = 1) -> str:
@@ -66,14 +88,14 @@ def _groups(
     shares: pd.DataFrame,
     registry: Registry,
     policy: Policy,
-) -> list:
+) -> list[dict[str, Any]]:
     by_unit = flags.groupby("unit_code")["flag"].agg(list)
     groups = []
-    for (group, level), frame in rankings.groupby(["group_code", "level"], sort=True):
+    for key, frame in rankings.groupby(["group_code", "level"], sort=True):
+        group, level = cast(tuple[str, str], key)  # pandas-stubs types group keys as Hashable
         rows = []
-        for r in frame.sort_values(
-            ["ranked", "rank", "unit_code"], ascending=[False, True, True]
-        ).itertuples():
+        ordered = frame.sort_values(["ranked", "rank", "unit_code"], ascending=[False, True, True])
+        for r in cast(Iterator[_RankingRow], ordered.itertuples()):
             shown = r.n_respondents >= policy.suppression_min
             rows.append(
                 {
@@ -146,8 +168,9 @@ def write_html(
         else pd.DataFrame(columns=["file", "reason", "rows"])
     )  # fmt: skip
     warnings = list(summary.get("reliability_warnings", []))
-    if isinstance(summary.get("validation"), dict):
-        warnings += summary["validation"].get("warnings", [])
+    validation = summary.get("validation")
+    if isinstance(validation, dict):
+        warnings += validation.get("warnings", [])
     html = env.get_template("report.html.j2").render(
         city=registry.city,
         period=period,

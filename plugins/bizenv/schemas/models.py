@@ -404,6 +404,9 @@ class ValidationConfig(_Strict):
 
 # --- policy --------------------------------------------------------------------------------
 
+Normalisation = Literal["zscore", "minmax", "none"]
+SinglePart = Literal["rank_on_available", "not_ranked"]
+
 
 class CompositeWeights(_Strict):
     satisfaction: float = Field(ge=0)
@@ -419,8 +422,12 @@ class CompositeWeights(_Strict):
 class Composite(_Strict):
     """How the two parts are put on one scale before weighting, and what a one-part unit gets."""
 
-    normalisation: Literal["zscore", "minmax", "none"] = "zscore"
-    single_part: Literal["rank_on_available", "not_ranked"] = "rank_on_available"
+    normalisation: Normalisation = "zscore"
+    single_part: SinglePart = "rank_on_available"
+
+
+def _default_normalisations() -> list[Normalisation]:
+    return ["zscore", "minmax"]
 
 
 class RankIntervals(_Strict):
@@ -430,9 +437,7 @@ class RankIntervals(_Strict):
     seed: int
     level: float = Field(default=0.9, gt=0.5, lt=1)
     satisfaction_weight_range: tuple[float, float] = (0.5, 0.7)
-    normalisations: list[Literal["zscore", "minmax", "none"]] = Field(
-        default_factory=lambda: ["zscore", "minmax"], min_length=1
-    )
+    normalisations: list[Normalisation] = Field(default_factory=_default_normalisations, min_length=1)
     bootstrap_indicators: bool = True
 
     @model_validator(mode="after")

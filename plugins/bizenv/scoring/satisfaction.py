@@ -89,7 +89,7 @@ COLUMNS = [
 
 
 def t_interval(
-    mean: np.ndarray, se: np.ndarray, n: np.ndarray, confidence: float
+    mean: np.ndarray, se: np.ndarray, n: np.ndarray | int, confidence: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """mean ± t(1 − α/2, n − 1) · SE; NaN where the SE is."""
     n = np.asarray(n, dtype=float)
@@ -182,11 +182,11 @@ def _design(scored: pd.DataFrame, calibration: pd.DataFrame | None) -> tuple[Des
         )
     per_respondent = weight.groupby(scored["respondent_hash"], sort=False)
     low, high = per_respondent.min(), per_respondent.max()
-    differ = ~np.isclose(low, high, rtol=1e-12, atol=0) & (low.notna() | high.notna())
+    differ = (low.notna() | high.notna()) & ~np.isclose(low, high, rtol=1e-12, atol=0)
     if differ.any():
         raise BizenvError(
             f"{int(differ.sum())} respondent(s) have different weights on different rows "
             f"(e.g. {differ[differ].index[0]!r}); a respondent has one weight for every unit"
         )
     design = Design.build(per_respondent.first(), calibration)
-    return design, design.respondents.get_indexer(scored["respondent_hash"])
+    return design, design.respondents.get_indexer(pd.Index(scored["respondent_hash"]))

@@ -200,5 +200,5 @@ def _calibration_terms(
     less_x2 = less_x2 + sum(
         np.einsum("dk,kl,dl->d", effects[i], cross_w2[i][j], effects[j]) for i in range(m) for j in range(m)
     )
-    less_x = -sum(effects[i] @ weight_sums[i] for i in range(m))
+    less_x = -sum((effects[i] @ weight_sums[i] for i in range(m)), start=np.zeros(n_domains))
     return less_x2, less_x

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any, cast
+
 import numpy as np
 import pandas as pd
 from sqlalchemy import ColumnElement, Connection, Table, delete, func, select
@@ -71,7 +74,9 @@ def insert_frame(conn: Connection, table: Table, frame: pd.DataFrame) -> int:
         sql = f'INSERT INTO "{table.name}" ({", ".join(columns)}) VALUES ({", ".join("?" * len(columns))})'
         cursor = conn.connection.cursor()
         for chunk in chunks:
-            cursor.executemany(sql, _bulk_columns(chunk, dialect).itertuples(index=False, name=None))
+            rows = _bulk_columns(chunk, dialect).itertuples(index=False, name=None)
+            # sqlite3 takes any iterable of rows; SQLAlchemy's DBAPI protocol asks for a Sequence.
+            cursor.executemany(sql, cast(Sequence[Sequence[Any]], rows))
     else:
         for chunk in chunks:
             conn.execute(table.insert(), frame_records(chunk))

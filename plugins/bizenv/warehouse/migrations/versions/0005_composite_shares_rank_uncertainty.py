@@ -56,6 +56,8 @@ def _unit_trend_view() -> str:
     """The unit_trend view of revision 0004, which reads `rankings`."""
     path = Path(__file__).with_name("0004_unit_trend_view.py")
     spec = importlib.util.spec_from_file_location("revision_0004", path)
+    if spec is None or spec.loader is None:
+        raise RuntimeError(f"cannot load {path}")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.UNIT_TREND
