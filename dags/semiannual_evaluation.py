@@ -85,7 +85,7 @@ def semiannual_evaluation() -> None:
             return require_period_inputs(make_engine(warehouse_url()), period)
 
     @task
-    def validate_period(period: str, responses: int) -> dict:
+    def validate_period(period: str, responses: int) -> dict[str, Any]:
         from bizenv.airflow_support.runtime import fail_fast_on_bad_data, output_dir, warehouse_url
         from bizenv.evaluate import validate_period
         from bizenv.periods import Period
@@ -93,26 +93,29 @@ def semiannual_evaluation() -> None:
 
         with fail_fast_on_bad_data():
             docs = output_dir(Period.parse(period)) / "data_docs"
-            return validate_period(make_engine(warehouse_url()), period, docs)
+            return dict(validate_period(make_engine(warehouse_url()), period, docs))
 
     @task(outlets=[RANKINGS])
-    def evaluate(period: str, validation: dict, params: Mapping[str, Any] | None = None) -> dict:
+    def evaluate(
+        period: str, validation: dict[str, Any], params: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
         from bizenv.airflow_support.runtime import fail_fast_on_bad_data, output_dir, warehouse_url
         from bizenv.evaluate import evaluate_period
         from bizenv.periods import Period
         from bizenv.warehouse.engine import make_engine
 
         with fail_fast_on_bad_data():
-            return evaluate_period(
+            summary = evaluate_period(
                 make_engine(warehouse_url()),
                 period,
                 output_dir(Period.parse(period)),
                 margins=(params or {}).get("margins") or None,
                 validated=True,
             )
+            return dict(summary)
 
     @task
-    def publish_summary(summary: dict) -> str:
+    def publish_summary(summary: dict[str, Any]) -> str:
         from bizenv.report.console import ranking_digest
 
         log.info("%s", ranking_digest(summary["outputs"]["rankings"]))

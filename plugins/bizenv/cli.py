@@ -11,6 +11,7 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -88,7 +89,7 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
     return 0
 
 
-def _emit(summary: dict) -> None:
+def _emit(summary: Mapping[str, object]) -> None:
     print(json.dumps(summary, ensure_ascii=False, default=str))
 
 

@@ -24,7 +24,7 @@ from bizenv.evaluation.inputs import margins_path, read_period_metrics, read_per
 from bizenv.evaluation.publish import publish, usable_out_dir
 from bizenv.evaluation.rules import Rules
 from bizenv.evaluation.store import record_run, store_period
-from bizenv.evaluation.summary import summarise
+from bizenv.evaluation.summary import EvaluationSummary, summarise
 from bizenv.periods import Period
 from bizenv.warehouse.engine import require_migrated
 
@@ -38,7 +38,7 @@ def evaluate_period(
     schema: str = "enterprise_satisfaction_v1",
     margins: Path | str | None = None,
     validated: bool = False,
-) -> dict:
+) -> EvaluationSummary:
     """Score, rank and flag `period`; replace its derived rows in one transaction; write its files.
 
     The period's responses are validated first unless `validated` says `validate_period` already

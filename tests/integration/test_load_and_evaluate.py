@@ -1,9 +1,12 @@
 """load-survey → evaluate on SQLite and PostgreSQL, through the CLI as evaluators and ops use it."""
 
+from typing import NotRequired, get_origin, get_type_hints
+
 import pandas as pd
 import pytest
 from sqlalchemy import func, select
 
+from bizenv.evaluation.summary import EvaluationSummary, PeriodValidationSummary
 from bizenv.warehouse import tables as t
 from tests.builders import LABELS, load_rows, run_cli, survey_row, unit_sample, write_survey
 
@@ -11,6 +14,14 @@ from tests.builders import LABELS, load_rows, run_cli, survey_row, unit_sample, 
 def count(engine, table) -> int:
     with engine.connect() as conn:
         return conn.execute(select(func.count()).select_from(table)).scalar_one()
+
+
+def declared_keys(summary_type):
+    """A summary TypedDict's required and optional keys (from its hints: its module postpones
+    annotations, so `__optional_keys__` cannot see NotRequired)."""
+    hints = get_type_hints(summary_type, include_extras=True)
+    optional = {k for k, v in hints.items() if get_origin(v) is NotRequired}
+    return set(hints) - optional, optional
 
 
 @pytest.fixture
@@ -50,6 +61,8 @@ def test_evaluate_scores_ranks_and_writes_the_contract_csv(
     )
     assert code == 0
     assert summary["units"] == 35 and summary["ranked"] == 2
+    required, optional = declared_keys(EvaluationSummary)
+    assert required <= summary.keys() <= required | optional
 
     rankings = pd.read_csv(out / "rankings.csv")
     assert list(rankings.columns) == [
@@ -66,6 +79,16 @@ def test_evaluate_scores_ranks_and_writes_the_contract_csv(
     flags = pd.read_csv(out / "flags.csv")
     assert list(flags.columns) == ["period", "unit_code", "unit_name", "flag", "reason"]
     assert set(flags.loc[flags["flag"] == "INSUFFICIENT_SAMPLE", "unit_code"]) >= {"finance"}
+
+
+def test_validate_period_returns_the_keys_its_type_declares(engine, warehouse_url, two_unit_batch, capsys):
+    from bizenv.evaluate import validate_period
+
+    run_cli(capsys, "load-survey", str(two_unit_batch), "--period", "2026H1", "--db", warehouse_url)
+    summary = validate_period(engine, "2026H1")
+    required, optional = declared_keys(PeriodValidationSummary)
+    assert summary.keys() == required and not optional
+    assert (summary["period"], summary["responses"], summary["failed"]) == ("2026H1", 75, 0)
 
 
 def test_evaluate_twice_replaces_the_period_rows(engine, warehouse_url, two_unit_batch, capsys):

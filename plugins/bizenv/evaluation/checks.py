@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 
 from bizenv.errors import GateRefused
 from bizenv.evaluation.inputs import read_period_responses
+from bizenv.evaluation.summary import PeriodValidationSummary
 from bizenv.periods import Period
 from bizenv.schemas import load_policy, load_questionnaire, load_registry, load_validation
 from bizenv.validate import results as validation
@@ -41,7 +42,7 @@ def validate_responses(
     return outcomes
 
 
-def validate_period(engine: Engine, period: str, docs_dir: Path | None = None) -> dict:
+def validate_period(engine: Engine, period: str, docs_dir: Path | None = None) -> PeriodValidationSummary:
     """The period's accepted responses against the period suite (the DAG's validation task)."""
     require_migrated(engine)
     period_ = Period.parse(period)

@@ -13,6 +13,7 @@ from sqlalchemy import Connection, Engine, select
 from bizenv.errors import BizenvError
 from bizenv.evaluation.compute import PeriodResults
 from bizenv.evaluation.rules import Rules
+from bizenv.evaluation.summary import EvaluationSummary
 from bizenv.periods import Period
 from bizenv.report.publication import write_html, write_workbook
 from bizenv.schemas.models import Policy
@@ -87,7 +88,12 @@ def _replace(path: Path, write: Callable[[Path], object]) -> str:
 
 
 def publish(
-    engine: Engine, out_dir: Path, results: PeriodResults, flags: pd.DataFrame, summary: dict, rules: Rules
+    engine: Engine,
+    out_dir: Path,
+    results: PeriodResults,
+    flags: pd.DataFrame,
+    summary: EvaluationSummary,
+    rules: Rules,
 ) -> dict[str, str]:
     """Every output file of the period, from results the warehouse already holds."""
     policy, period = rules.policy, results.period

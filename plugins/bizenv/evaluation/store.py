@@ -12,6 +12,7 @@ from sqlalchemy import Connection, Engine, delete
 from bizenv.evaluation.compute import PeriodResults
 from bizenv.evaluation.inputs import stored_respondent_scores
 from bizenv.evaluation.rules import Rules
+from bizenv.evaluation.summary import EvaluationSummary
 from bizenv.flags.history import later_periods, read_history, stored_rankings
 from bizenv.flags.paired import overlap_covariance
 from bizenv.flags.rules import period_flags
@@ -121,7 +122,7 @@ def store_period(
     return flags, rederive_later_flags(conn, period, registry, policy, rules.questionnaire)
 
 
-def record_run(engine: Engine, period: Period, started: datetime, summary: dict) -> None:
+def record_run(engine: Engine, period: Period, started: datetime, summary: EvaluationSummary) -> None:
     with engine.begin() as conn:
         conn.execute(
             t.pipeline_runs.insert().values(

@@ -3,15 +3,76 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any, Protocol, cast
+from typing import Any, Literal, NotRequired, Protocol, TypedDict, cast
 
 import pandas as pd
 
 from bizenv.evaluation.compute import PeriodResults
 from bizenv.evaluation.rules import Rules
-from bizenv.schemas.models import Policy
+from bizenv.schemas.models import Normalisation, Policy, SinglePart
 from bizenv.validate import results as validation
 from bizenv.validate.gx_runner import Outcome
+
+
+class ValidationCounts(TypedDict):
+    """How the period's responses fared against the period suite."""
+
+    expectations: int
+    failed: int
+    warnings: list[str]
+
+
+class PeriodValidationSummary(ValidationCounts):
+    """`validate_period`'s summary (the DAG's validation task)."""
+
+    period: str
+    responses: int
+    data_docs: str | None
+
+
+class CompositeWeightsSummary(TypedDict):
+    satisfaction: float
+    indicators: float
+
+
+class EffectiveShares(TypedDict):
+    """One group's effective shares of variance, rounded; None where not estimable."""
+
+    units_with_both_parts: int
+    satisfaction: float | None
+    indicators: float | None
+    correlation: float | None
+
+
+class CompositeSummary(TypedDict):
+    normalisation: Normalisation
+    single_part: SinglePart
+    weights: CompositeWeightsSummary
+    effective_shares: dict[str, EffectiveShares]  # by "group_code/level"
+
+
+class EvaluationSummary(TypedDict):
+    """`evaluate_period`'s JSON summary: what `bizenv evaluate` prints and `pipeline_runs` keeps."""
+
+    period: str
+    status: Literal["done"]
+    responses: int
+    respondents: int
+    units: int
+    ranked: int
+    excluded_incomplete: int
+    weighting: dict[str, Any]  # `method` ("none" or "raking"), and the raking's details
+    validation: Literal["validated before"] | ValidationCounts
+    reliability: dict[str, float | None]  # Cronbach's alpha by scope
+    reliability_warnings: list[str]
+    indicators: dict[str, Any]  # the city's indicator levels against the policy targets
+    composite: CompositeSummary
+    composite_basis: dict[str, int]
+    flags: dict[str, int]
+    policy_version: str
+    rederived_later_periods: NotRequired[list[str]]
+    stale_outputs: NotRequired[str]
+    outputs: NotRequired[dict[str, str]]  # the files written, when there was an output folder
 
 
 # Rows read through `itertuples()`, whose attributes pandas-stubs types as the union of all pandas
@@ -31,7 +92,7 @@ class _ReliabilityRow(Protocol):
     warning: bool
 
 
-def composite_summary(shares: pd.DataFrame, policy: Policy) -> dict[str, Any]:
+def composite_summary(shares: pd.DataFrame, policy: Policy) -> CompositeSummary:
     """The JSON summary's view of the composite: method, weights, and each group's effective
     shares of variance (rounded; null where fewer than 3 units have both parts)."""
 
@@ -68,12 +129,12 @@ def summarise(
     outcomes: list[Outcome] | None,
     rederived: list[str],
     rules: Rules,
-) -> dict[str, Any]:
+) -> EvaluationSummary:
     """`outcomes`: the period suite's results, or None when the period was validated before."""
     responses, rankings, reliability = results.responses, results.rankings, results.reliability
     alpha_floor = rules.checks.reliability.alpha_warning_below
     reliability_rows = list(cast(Iterator[_ReliabilityRow], reliability.itertuples()))
-    summary: dict[str, Any] = {
+    summary: EvaluationSummary = {
         "period": results.period.label,
         "status": "done",
         "responses": int(len(responses)),

@@ -12,6 +12,7 @@ from typing import Any, Protocol, cast
 import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from bizenv.evaluation.summary import EvaluationSummary
 from bizenv.schemas.models import Policy, Questionnaire, Registry
 
 ACCOUNTABILITY = [
@@ -140,7 +141,7 @@ def write_html(
     shares: pd.DataFrame,
     reliability: pd.DataFrame,
     quarantine: pd.DataFrame,
-    summary: dict,
+    summary: EvaluationSummary,
     questionnaire: Questionnaire,
     registry: Registry,
     policy: Policy,
