@@ -194,16 +194,6 @@ def compute_period(
     )
     rankings["weighting"] = weighting["method"]
     return PeriodResults(
-        period=period,
-        responses=responses,
-        weights=weights,
-        weighting=weighting,
-        scored=scored,
-        scores=scores,
-        reliability=reliability,
-        indicator_rows=indicator_rows,
-        city=city,
-        city_summary=city_summary,
-        rankings=rankings,
-        shares=shares,
-    )
+        period, responses, weights, weighting, scored, scores, reliability,
+        indicator_rows, city, city_summary, rankings, shares,
+    )  # fmt: skip

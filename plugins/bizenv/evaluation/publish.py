@@ -15,7 +15,7 @@ from bizenv.evaluation.compute import PeriodResults
 from bizenv.evaluation.rules import Rules
 from bizenv.evaluation.summary import EvaluationSummary
 from bizenv.periods import Period
-from bizenv.report.publication import write_html, write_workbook
+from bizenv.report.publication import PeriodReport, write_html, write_workbook
 from bizenv.schemas.models import Policy
 from bizenv.validate.gx_runner import docs_index
 from bizenv.warehouse import tables as t
@@ -114,38 +114,23 @@ def publish(
     docs = docs_index(out_dir / "data_docs")
     if docs.exists():
         outputs["data_docs"] = str(docs)
+    report = PeriodReport(
+        period=period.label,
+        rankings=results.rankings,
+        rankings_csv=ranking_rows,
+        flags=flags,
+        scores=results.scores,
+        shares=results.shares,
+        indicator_rows=results.indicator_rows,
+        reliability=results.reliability,
+        quarantine=quarantine,
+        questionnaire=rules.questionnaire,
+        registry=rules.registry,
+        policy=policy,
+    )
+    data_docs = "data_docs/index.html" if docs.exists() else None
     outputs["report_html"] = _replace(
-        out_dir / "report.html",
-        lambda p: write_html(
-            p,
-            period=period.label,
-            rankings=results.rankings,
-            flags=flags,
-            scores=results.scores,
-            shares=results.shares,
-            reliability=results.reliability,
-            quarantine=quarantine,
-            summary=summary,
-            questionnaire=rules.questionnaire,
-            registry=rules.registry,
-            policy=policy,
-            data_docs="data_docs/index.html" if docs.exists() else None,
-        ),
+        out_dir / "report.html", lambda p: write_html(p, report, summary, data_docs)
     )
-    outputs["report_xlsx"] = _replace(
-        out_dir / "report.xlsx",
-        lambda p: write_workbook(
-            p,
-            rankings_csv=ranking_rows,
-            rankings=results.rankings,
-            shares=results.shares,
-            flags=flags,
-            scores=results.scores,
-            indicator_rows=results.indicator_rows,
-            reliability=results.reliability,
-            quarantine=quarantine,
-            questionnaire=rules.questionnaire,
-            policy=policy,
-        ),
-    )
+    outputs["report_xlsx"] = _replace(out_dir / "report.xlsx", lambda p: write_workbook(p, report))
     return outputs

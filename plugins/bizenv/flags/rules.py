@@ -397,15 +397,9 @@ def _test_text(row: _ChangeRow, q: float) -> tuple[str, str]:
     )
 
 
-def significant_decline(
-    rankings: pd.DataFrame,
-    history: pd.DataFrame,
-    period: Period,
-    policy: Policy,
-    overlap: pd.DataFrame | None = None,
-) -> pd.DataFrame:
+def significant_decline(tested: pd.DataFrame, period: Period, policy: Policy) -> pd.DataFrame:
+    """`tested`: the period's `changes`."""
     q = policy.flags.change_fdr_q
-    tested = changes(rankings, history, period, policy, overlap)
     rows = []
     falling = tested[(tested["change"] < 0) & (tested["p_adjusted"] < q)]
     for row in cast(Iterator[_ChangeRow], falling.itertuples()):
@@ -423,18 +417,12 @@ def significant_decline(
     return _flags(rows)
 
 
-def most_improved(
-    rankings: pd.DataFrame,
-    history: pd.DataFrame,
-    period: Period,
-    policy: Policy,
-    overlap: pd.DataFrame | None = None,
-) -> pd.DataFrame:
-    """Recognition: per group, the ranked units with the largest significant rise since last period."""
+def most_improved(tested: pd.DataFrame, period: Period, policy: Policy) -> pd.DataFrame:
+    """Recognition: per group, the ranked units with the largest significant rise since last
+    period. `tested`: the period's `changes`."""
     q, n = policy.flags.change_fdr_q, policy.flags.most_improved_n
     if n == 0:
         return _flags([])
-    tested = changes(rankings, history, period, policy, overlap)
     rising = tested[tested["ranked"].astype(bool) & (tested["change"] > 0) & (tested["p_adjusted"] < q)]
     order = rising.groupby(GROUP)["change"].rank(method="min", ascending=False)
     rows = []
@@ -475,6 +463,7 @@ def period_flags(
     overlap: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Every flag of the period. `overlap`: see `changes`."""
+    tested = changes(rankings, history, period, policy, overlap)
     bottom = bottom_n(rankings, policy)
     repeated, notes = repeated_bottom_n(rankings, bottom, history, period, policy)
     for unit, (zh, en) in notes.items():
@@ -485,9 +474,9 @@ def period_flags(
         bottom,
         repeated,
         significantly_low(rankings, policy),
-        significant_decline(rankings, history, period, policy, overlap),
+        significant_decline(tested, period, policy),
         top_n(rankings, policy, bottom),
-        most_improved(rankings, history, period, policy, overlap),
+        most_improved(tested, period, policy),
         insufficient_sample(rankings, policy),
     ]
     flags = (

@@ -5,6 +5,7 @@ threshold are not published."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol, cast
@@ -23,6 +24,24 @@ ACCOUNTABILITY = [
     "INSUFFICIENT_SAMPLE",
 ]
 RECOGNITION = ["TOP_N", "MOST_IMPROVED"]
+
+
+@dataclass(frozen=True)
+class PeriodReport:
+    """What the HTML report and the workbook both show of a period."""
+
+    period: str
+    rankings: pd.DataFrame
+    rankings_csv: pd.DataFrame  # the contract's rankings.csv rows
+    flags: pd.DataFrame
+    scores: pd.DataFrame
+    shares: pd.DataFrame
+    indicator_rows: pd.DataFrame
+    reliability: pd.DataFrame
+    quarantine: pd.DataFrame
+    questionnaire: Questionnaire
+    registry: Registry
+    policy: Policy
 
 
 class _RankingRow(Protocol):
@@ -131,22 +150,10 @@ def _groups(
     return groups
 
 
-def write_html(
-    path: Path,
-    *,
-    period: str,
-    rankings: pd.DataFrame,
-    flags: pd.DataFrame,
-    scores: pd.DataFrame,
-    shares: pd.DataFrame,
-    reliability: pd.DataFrame,
-    quarantine: pd.DataFrame,
-    summary: EvaluationSummary,
-    questionnaire: Questionnaire,
-    registry: Registry,
-    policy: Policy,
-    data_docs: str | None,
-) -> Path:
+def write_html(path: Path, report: PeriodReport, summary: EvaluationSummary, data_docs: str | None) -> Path:
+    r = report
+    rankings, flags, scores, shares, quarantine = r.rankings, r.flags, r.scores, r.shares, r.quarantine
+    questionnaire, registry, policy = r.questionnaire, r.registry, r.policy
     env = Environment(
         loader=PackageLoader("bizenv.report", "templates"), autoescape=select_autoescape(["j2", "html"])
     )
@@ -174,7 +181,7 @@ def write_html(
         warnings += validation.get("warnings", [])
     html = env.get_template("report.html.j2").render(
         city=registry.city,
-        period=period,
+        period=r.period,
         generated=datetime.now().strftime("%Y-%m-%d %H:%M"),
         summary=summary,
         weighting="按规模/区域加权" if summary["weighting"]["method"] == "raking" else "未加权",
@@ -194,7 +201,7 @@ def write_html(
         ),
         dimensions=questionnaire.dimensions,
         dimension_rows=dimension_rows,
-        reliability=reliability,
+        reliability=r.reliability,
         quarantine=by_reason,
         quarantine_total=len(quarantine),
         data_docs=data_docs,
@@ -217,32 +224,21 @@ SENSITIVITY_COLUMNS = [
 ]  # fmt: skip
 
 
-def write_workbook(
-    path: Path,
-    *,
-    rankings_csv: pd.DataFrame,
-    rankings: pd.DataFrame,
-    shares: pd.DataFrame,
-    flags: pd.DataFrame,
-    scores: pd.DataFrame,
-    indicator_rows: pd.DataFrame,
-    reliability: pd.DataFrame,
-    quarantine: pd.DataFrame,
-    questionnaire: Questionnaire,
-    policy: Policy,
-) -> Path:
-    dims = dimension_table(scores, questionnaire, policy).rename(
+def write_workbook(path: Path, report: PeriodReport) -> Path:
+    r = report
+    questionnaire, rankings = r.questionnaire, r.rankings
+    dims = dimension_table(r.scores, questionnaire, r.policy).rename(
         columns={d.code: d.label for d in questionnaire.dimensions} | {"weakest": "最弱维度"}
     )
     sheets = {
-        "排名 rankings": rankings_csv,
+        "排名 rankings": r.rankings_csv,
         "排名稳健性 sensitivity": rankings.loc[rankings["ranked"], SENSITIVITY_COLUMNS],
-        "综合权重 composite": shares,
-        "问责与表彰 flags": flags[["period", "unit_code", "unit_name", "flag", "reason", "reason_en"]],
+        "综合权重 composite": r.shares,
+        "问责与表彰 flags": r.flags[["period", "unit_code", "unit_name", "flag", "reason", "reason_en"]],
         "维度得分 dimensions": dims.reset_index(),
-        "部门指标 indicators": indicator_rows,
-        "问卷信度 reliability": reliability,
-        "隔离数据 quarantine": quarantine,
+        "部门指标 indicators": r.indicator_rows,
+        "问卷信度 reliability": r.reliability,
+        "隔离数据 quarantine": r.quarantine,
     }
     with pd.ExcelWriter(path, engine="xlsxwriter") as writer:
         for name, frame in sheets.items():

@@ -236,7 +236,7 @@ def test_a_small_group_unit_far_below_its_level_is_flagged_and_told_why():
 def test_a_decline_is_flagged_only_when_sampling_noise_cannot_explain_it():
     now = group([75.0, 78.5] + TWELVE[2:], se=1.0)
     before = history_of(group([80.0, 80.0] + TWELVE[2:], se=1.0), "2025H2", set())
-    flags = significant_decline(now, before, P, POLICY).set_index("unit_code")
+    flags = significant_decline(changes(now, before, P, POLICY), P, POLICY).set_index("unit_code")
     # u00: −5 with SE √2 → z −3.54, p 0.0004, BH × 12 / 1 → 0.0048; u01: −1.5 → p 0.29
     assert list(flags.index) == ["u00"]
     assert "满意度指数由2025H2的80.0降至75.0,下降5.0(标准误1.4,p<0.001" in flags.loc["u00", "reason"]
@@ -253,7 +253,7 @@ def test_decline_p_values_are_benjamini_hochberg_adjusted_across_the_period():
     tested = changes(now, before, P, POLICY).set_index("unit_code")
     assert tested.loc[["u00", "u01", "u02"], "p"].tolist() == pytest.approx([0.001, 0.02, 0.04])
     assert tested.loc[["u00", "u01", "u02"], "p_adjusted"].tolist() == pytest.approx([0.012, 0.12, 0.16])
-    assert significant_decline(now, before, P, POLICY)["unit_code"].tolist() == ["u00"]
+    assert significant_decline(changes(now, before, P, POLICY), P, POLICY)["unit_code"].tolist() == ["u00"]
 
 
 def paired_scores(period_scores: dict[str, list[float]]) -> pd.DataFrame:
@@ -294,7 +294,9 @@ def test_top_n_and_the_most_improved_unit_are_recognised():
     now = group(TWELVE, se=0.5)
     past = [s - 0.2 for s in TWELVE]
     past[5], past[8] = TWELVE[5] - 6, TWELVE[8] - 3
-    improved = most_improved(now, history_of(group(past, se=0.5), "2025H2", set()), P, POLICY)
+    improved = most_improved(
+        changes(now, history_of(group(past, se=0.5), "2025H2", set()), P, POLICY), P, POLICY
+    )
     assert improved["unit_code"].tolist() == ["u05"]
     assert "提升6.0" in improved["reason"].iloc[0]
 
@@ -318,8 +320,8 @@ def test_a_tie_across_the_middle_never_makes_a_unit_both_top_and_bottom():
 def test_a_previous_estimate_from_a_tiny_sample_is_neither_tested_nor_published():
     now = group(TWELVE, se=1.0)
     before = history_of(group([20.0] + TWELVE[1:], n_respondents=[3] + [100] * 11, se=15.0), "2025H2", set())
-    assert most_improved(now, before, P, POLICY).empty
-    assert significant_decline(now, before, P, POLICY).empty
+    assert most_improved(changes(now, before, P, POLICY), P, POLICY).empty
+    assert significant_decline(changes(now, before, P, POLICY), P, POLICY).empty
 
 
 def test_the_policy_refuses_overlapping_top_and_bottom_bands():
