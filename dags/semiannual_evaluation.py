@@ -24,8 +24,8 @@ accepted survey responses → validate all of them with the period's Great Expec
 failed critical expectation fails this task, with the reasons in its log, and nothing is scored)
 → score, rank and flag (replaces the period's derived rows in one transaction) → log the top and
 bottom of each group. Outputs under `$BIZENV_OUTPUT_DIR/<period>/` (default
-`var/output/<period>/`): `rankings.csv`, `flags.csv`, `quarantine.csv` and Great Expectations'
-Data Docs in `data_docs/index.html`.
+`var/output/<period>/`): `rankings.csv`, `flags.csv`, `quarantine.csv`, `report.html`,
+`report.xlsx` and Great Expectations' Data Docs in `data_docs/index.html`.
 
 Warehouse: `BIZENV_DATABASE_URL`, else the `bizenv_warehouse` connection, else SQLite under `var/`.
 """

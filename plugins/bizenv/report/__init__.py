@@ -1,1 +1,1 @@
-"""Outputs for staff: ranking digests, CSV exports (HTML and XLSX to come)."""
+"""Outputs for staff: the HTML report, the workbook and the console ranking digest."""

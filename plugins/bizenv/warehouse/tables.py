@@ -182,7 +182,8 @@ rankings = Table(
     Column("rank_ci_high", Integer),
     Column("ranked", Boolean, nullable=False),
     Column("group_size", Integer, nullable=False),
-    # both | satisfaction_only | indicators_only | none: what the composite rests on.
+    # both | satisfaction_only | indicators_only | insufficient_sample | not_ranked | none:
+    # what the composite rests on.
     Column("composite_basis", String(32)),
     Column("n_indicators", Integer),
     Column("weighting", String(32)),
