@@ -122,7 +122,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("evaluate", parents=[common], help="score, rank and flag a period")
     p.add_argument("--period", required=True, help="half-year, e.g. 2026H1")
-    p.add_argument("--out", type=Path, help="write rankings.csv, flags.csv, quarantine.csv, report.html, report.xlsx and data_docs/ here")
+    p.add_argument(
+        "--out",
+        type=Path,
+        help="write rankings.csv, flags.csv, quarantine.csv, report.html, report.xlsx and data_docs/ here",
+    )
     p.add_argument(
         "--margins",
         type=Path,
