@@ -17,6 +17,11 @@ def write_metrics(path, rows):
     return path
 
 
+def load_metrics_rows(capsys, path, rows, db, period="2026H1"):
+    """Write `rows` (unit, indicator, value, source) as a metrics file and load it."""
+    return run_cli(capsys, "load-metrics", str(write_metrics(path, rows)), "--period", period, "--db", db)
+
+
 @pytest.fixture
 def metrics_file(tmp_path):
     return write_metrics(
@@ -107,61 +112,69 @@ def test_composite_combines_satisfaction_and_indicators_by_policy_weights(
     assert levels == {"market_regulation": "leading", "power_supply": "lagging", "water_group": "leading"}
 
 
+def short_of_units(units: int, period: str = "2026H1") -> str:
+    return (
+        f"indicator complaint_resolution_rate has no catalogue frontier and only {units} reporting unit(s) in "
+        f"{period} (5 needed): it will not be scored"
+    )
+
+
 def test_an_indicator_without_catalogue_frontier_and_too_few_units_is_warned_about(
     engine, warehouse_url, tmp_path, capsys
 ):
     # complaint_resolution_rate has no catalogue frontier; the policy wants 5 reporting units.
-    first = write_metrics(
+    code, summary, _ = load_metrics_rows(
+        capsys,
         tmp_path / "a.csv",
         [
             ("市发改委", "complaint_resolution_rate", "96", ""),
             ("经信局", "complaint_resolution_rate", "92", ""),
             ("税务局", "tax_payment_hours", "70", ""),  # catalogue frontier: no warning however few
         ],
-    )
-    code, summary, _ = run_cli(
-        capsys, "load-metrics", str(first), "--period", "2026H1", "--db", warehouse_url
+        warehouse_url,
     )
     assert code == 0 and summary["status"] == "accepted"
-    assert summary["warnings"] == [
-        "indicator complaint_resolution_rate has no catalogue frontier and only 2 reporting unit(s) in "
-        "2026H1 (5 needed): it will not be scored"
-    ]
+    assert summary["warnings"] == [short_of_units(2)]
     # Units report in separate batches: the count is the period's, not the batch's. 4 is still short.
-    second = write_metrics(
+    _, summary, _ = load_metrics_rows(
+        capsys,
         tmp_path / "b.csv",
         [
             ("商务局", "complaint_resolution_rate", "99", ""),
             ("市场监管局", "complaint_resolution_rate", "90", ""),
         ],
+        warehouse_url,
     )
-    _, summary, _ = run_cli(capsys, "load-metrics", str(second), "--period", "2026H1", "--db", warehouse_url)
-    assert summary["warnings"] == [
-        "indicator complaint_resolution_rate has no catalogue frontier and only 4 reporting unit(s) in "
-        "2026H1 (5 needed): it will not be scored"
-    ]
+    assert summary["warnings"] == [short_of_units(4)]
     # Another period is counted on its own (a different file: the same one would be a re-load).
-    earlier = write_metrics(tmp_path / "h2.csv", [("经信局", "complaint_resolution_rate", "91", "")])
-    _, other, _ = run_cli(capsys, "load-metrics", str(earlier), "--period", "2025H2", "--db", warehouse_url)
-    assert "only 1 reporting unit(s) in 2025H2" in other["warnings"][0]
+    _, other, _ = load_metrics_rows(
+        capsys,
+        tmp_path / "h2.csv",
+        [("经信局", "complaint_resolution_rate", "91", "")],
+        warehouse_url,
+        "2025H2",
+    )
+    assert other["warnings"] == [short_of_units(1, "2025H2")]
     # The fifth unit reaches the minimum: no warning.
-    third = write_metrics(tmp_path / "c.csv", [("城管委", "complaint_resolution_rate", "85", "")])
-    _, summary, _ = run_cli(capsys, "load-metrics", str(third), "--period", "2026H1", "--db", warehouse_url)
+    _, summary, _ = load_metrics_rows(
+        capsys, tmp_path / "c.csv", [("城管委", "complaint_resolution_rate", "85", "")], warehouse_url
+    )
     assert summary["status"] == "accepted" and "warnings" not in summary
 
 
 def test_an_indicator_short_of_units_is_kept_but_not_scored_by_evaluation(
     engine, warehouse_url, tmp_path, capsys
 ):
-    metrics = write_metrics(
+    load_metrics_rows(
+        capsys,
         tmp_path / "m.csv",
         [
             ("市发改委", "complaint_resolution_rate", "96", ""),
             ("市场监管局", "complaint_resolution_rate", "90", ""),
             ("市场监管局", "business_startup_days", "0.5", ""),  # catalogue frontier best: 100
         ],
+        warehouse_url,
     )
-    run_cli(capsys, "load-metrics", str(metrics), "--period", "2026H1", "--db", warehouse_url)
     code, _, _ = run_cli(
         capsys, "evaluate", "--period", "2026H1", "--out", str(tmp_path / "out"), "--db", warehouse_url
     )
