@@ -42,7 +42,7 @@ def derive_flags(
         now = scored if scored is not None else stored_respondent_scores(conn, period, questionnaire)
         before = stored_respondent_scores(conn, period.previous(), questionnaire)
         overlap = overlap_covariance(now, before)
-    flags = period_flags(rankings, history, period, policy, overlap)
+    flags = period_flags(rankings, history, period, policy, overlap=overlap)
     names = {u.code: u.name for u in registry.units}
     return flags.assign(unit_name=flags["unit_code"].map(names), period=period.label)
 

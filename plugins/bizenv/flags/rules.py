@@ -460,6 +460,7 @@ def period_flags(
     history: pd.DataFrame,
     period: Period,
     policy: Policy,
+    *,
     overlap: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Every flag of the period. `overlap`: see `changes`."""
