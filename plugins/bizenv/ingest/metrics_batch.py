@@ -18,6 +18,7 @@ from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Engine, delete, select, tuple_
 
@@ -150,15 +151,17 @@ def check_indicator(problems: Problems, text: pd.Series, indicators: dict[str, I
 def check_value(
     problems: Problems, text: pd.Series, indicator: pd.Series, indicators: dict[str, Indicator]
 ) -> pd.Series:
-    """The value as a number, within the indicator's plausible bounds."""
+    """The value as a finite number (`inf`, `nan` or `1e400` is not a value), within the
+    indicator's plausible bounds."""
     value = parse_value(text)
-    problems.add("bad_value", value.isna(), "value=" + quote(text) + " is not a number")
+    finite = pd.Series(np.isfinite(value.to_numpy(dtype=float)), index=value.index)
+    problems.add("bad_value", ~finite, "value=" + quote(text) + " is not a finite number")
     low = indicator.map({code: i.bounds.min for code, i in indicators.items()})
     high = indicator.map({code: i.bounds.max for code, i in indicators.items()})
     known = indicator.isin(list(indicators))
     problems.add(
         "implausible_value",
-        value.notna() & known & ((value < low) | (value > high)),
+        finite & known & ((value < low) | (value > high)),
         "value="
         + quote(text)
         + " is outside the plausible range "

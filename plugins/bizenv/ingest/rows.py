@@ -82,6 +82,8 @@ class StandardBatch:
 
 _OFFSET = r"(?:Z|[+-]\d{2}:?\d{2})$"
 NO_UNIT = "no unit is named (in a wide export: the respondent rated no unit)"
+# Floats hold every whole number up to 2**53 exactly.
+EXACT_INTEGERS = 2**53
 
 
 def parse_submitted_at(text: pd.Series) -> pd.Series:
@@ -104,7 +106,8 @@ def parse_submitted_at(text: pd.Series) -> pd.Series:
 
 
 def parse_duration(text: pd.Series) -> pd.Series:
-    """Seconds as a float; NaN for blank; -1 for malformed (negative or not a number)."""
+    """Seconds as a float; NaN for blank; -1 for malformed (negative, not a number, or not a
+    finite one: `inf`, `nan`, `1e400`)."""
     cleaned = text.astype("str").str.strip().str.removesuffix("秒").str.strip()
     numbers = pd.to_numeric(cleaned, errors="coerce")
     malformed = (cleaned != "") & (numbers.isna() | (numbers < 0) | ~np.isfinite(numbers))
@@ -112,7 +115,10 @@ def parse_duration(text: pd.Series) -> pd.Series:
 
 
 def score_answers(answers: pd.DataFrame, questionnaire: Questionnaire) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Answer text → scale points (NaN for missing); second frame marks answers off the scale."""
+    """Answer text → scale points (NaN for missing); second frame marks answers off the scale.
+
+    Any text that is not a label or a whole number on the scale is off it, numbers that are not
+    finite (`inf`, `-Infinity`, `nan`, `1e400`) included."""
     scale = questionnaire.scale
     lookup = {label: float(v) for label, v in scale.labels.items()}
     missing = set(questionnaire.missing_labels) | {""}
@@ -270,7 +276,8 @@ def parsed_rows(std: pd.DataFrame, values: pd.DataFrame, questionnaire: Question
     for item in questionnaire.items():
         text = std[item.code].astype("str").str.strip()
         number = pd.to_numeric(text, errors="coerce")
-        whole = number.notna() & (number == np.floor(number))
+        # Whole numbers an integer holds exactly; `inf`, `nan`, `1e400` or `1e300` stay as written.
+        whole = (number.abs() <= EXACT_INTEGERS) & (number == np.floor(number))
         answers[item.code] = blank_to_none(
             text.where(~whole, number.where(whole).astype("Int64").astype("str"))
         )

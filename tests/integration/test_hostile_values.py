@@ -1,0 +1,61 @@
+"""Hostile cell values load the same way on SQLite and PostgreSQL: non-finite numbers are
+quarantined."""
+
+import pandas as pd
+from sqlalchemy import select
+
+from bizenv.warehouse import tables as t
+from tests.builders import LABELS, load_rows, run_cli, survey_row, unit_sample
+
+# Texts pandas reads as numbers that are not finite, or too large to be a whole number.
+NON_FINITE = ["inf", "-inf", "Infinity", "-Infinity", "nan", "NaN", "1e400", "-1e400", "1e300"]
+
+
+def stored(engine, *columns):
+    with engine.connect() as conn:
+        return conn.execute(select(*columns)).all()
+
+
+def test_non_finite_scores_are_off_scale(engine, warehouse_url, tmp_path, capsys):
+    hostile = [survey_row(respondent=100 + i, **{LABELS[i]: v}) for i, v in enumerate(NON_FINITE)]
+    code, summary, err = load_rows(
+        capsys, tmp_path / "s.csv", unit_sample("市发改委", 40, "满意") + hostile, warehouse_url
+    )
+    assert code == 0, err
+    assert summary["reasons"] == {"off_scale": len(NON_FINITE)}
+    assert summary["rows_in"] == summary["accepted"] + summary["quarantined"] == 40 + len(NON_FINITE)
+    assert len(stored(engine, t.quarantined_rows.c.id)) == len(NON_FINITE)
+
+
+def test_non_finite_durations_are_bad_durations(engine, warehouse_url, tmp_path, capsys):
+    durations = ["inf", "-inf", "Infinity", "nan", "1e400", "1e400秒"]
+    hostile = [survey_row(respondent=100 + i, duration_seconds=v) for i, v in enumerate(durations)]
+    code, summary, err = load_rows(
+        capsys, tmp_path / "s.csv", unit_sample("市发改委", 40, "满意") + hostile, warehouse_url
+    )
+    assert code == 0, err
+    assert summary["reasons"] == {"bad_duration": len(durations)}
+    assert summary["rows_in"] == summary["accepted"] + summary["quarantined"] == 40 + len(durations)
+
+
+def test_non_finite_metric_values_are_bad_values(engine, warehouse_url, tmp_path, capsys):
+    good = [
+        ("市场监管局", "business_startup_days", "1", "年报"),
+        ("行政审批局", "online_service_rate", "95.5%", "政务服务网"),
+        ("供电公司", "electricity_connection_days", "12", "国网统计"),
+        ("税务局", "tax_payment_hours", "100", "抽样"),
+    ]
+    hostile = [
+        ("行政审批局", "business_startup_days", v, "") for v in ["inf", "-inf", "nan", "1e400", "Infinity"]
+    ]
+    path = tmp_path / "m.csv"
+    pd.DataFrame(good * 5 + hostile, columns=["unit", "indicator", "value", "source"]).to_csv(
+        path, index=False
+    )
+    code, summary, err = run_cli(
+        capsys, "load-metrics", str(path), "--period", "2026H1", "--db", warehouse_url
+    )
+    assert code in (0, 1), err
+    assert summary["reasons"]["bad_value"] == len(hostile)
+    assert "implausible_value" not in summary["reasons"]
+    assert summary["rows_in"] == summary["accepted"] + summary["quarantined"] == 25
