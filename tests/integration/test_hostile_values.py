@@ -1,5 +1,5 @@
 """Hostile cell values load the same way on SQLite and PostgreSQL: non-finite numbers are
-quarantined."""
+quarantined, NUL characters are stripped, and a comment `\\N` stays text."""
 
 import pandas as pd
 from sqlalchemy import select
@@ -59,3 +59,44 @@ def test_non_finite_metric_values_are_bad_values(engine, warehouse_url, tmp_path
     assert summary["reasons"]["bad_value"] == len(hostile)
     assert "implausible_value" not in summary["reasons"]
     assert summary["rows_in"] == summary["accepted"] + summary["quarantined"] == 25
+
+
+def test_nul_characters_are_stripped_from_text_on_both_databases(engine, warehouse_url, tmp_path, capsys):
+    rows = unit_sample("市发改委", 40, "满意") + [
+        survey_row(respondent=100, comment="营商\x00环境", industry="制造\x00业"),
+        survey_row(respondent=101, unit="市发\x00改委X"),  # unknown unit, its detail keeps the text
+    ]
+    code, summary, err = load_rows(capsys, tmp_path / "s.csv", rows, warehouse_url)
+    assert code == 0, err
+    assert summary["reasons"] == {"unknown_unit": 1}
+    r = t.survey_responses
+    with engine.connect() as conn:
+        kept = conn.execute(select(r.c.comment, r.c.industry).where(r.c.source_row == 42)).one()
+        details = conn.execute(select(t.quarantined_rows.c.details)).scalar_one()
+    assert tuple(kept) == ("营商环境", "制造业")
+    assert "市发改委X" in details and "\x00" not in details
+
+    metrics = tmp_path / "m.csv"
+    pd.DataFrame(
+        [("供电公司", "electricity_connection_days", "12", "国网\x00统计")],
+        columns=["unit", "indicator", "value", "source"],
+    ).to_csv(metrics, index=False)
+    code, summary, err = run_cli(
+        capsys, "load-metrics", str(metrics), "--period", "2026H1", "--db", warehouse_url
+    )
+    assert code == 0, err
+    assert stored(engine, t.department_metrics.c.source) == [("国网统计",)]
+
+
+def test_a_comment_of_backslash_n_is_text_not_null(engine, warehouse_url, tmp_path, capsys):
+    comments = ["\\N", "", "\\n", '"\\N"', "NULL", "a,b\nc", "\\.", ","]
+    rows = unit_sample("市发改委", 40, "满意")
+    for i, comment in enumerate(comments):
+        rows[i]["comment"] = comment
+    code, summary, err = load_rows(capsys, tmp_path / "s.csv", rows, warehouse_url)
+    assert code == 0, err
+    r = t.survey_responses
+    with engine.connect() as conn:
+        back = dict(conn.execute(select(r.c.source_row, r.c.comment).where(r.c.source_row <= 9)).all())
+    # A blank comment is no comment (NULL) on both databases.
+    assert back == {2 + i: comment or None for i, comment in enumerate(comments)}

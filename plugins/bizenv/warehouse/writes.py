@@ -1,7 +1,11 @@
-"""Bulk, idempotent writes: frames in, rows out, per period inside the caller's transaction."""
+"""Bulk, idempotent writes: frames in, rows out, per period inside the caller's transaction.
+
+Text is stored without NUL characters (U+0000), on every database: PostgreSQL cannot store them,
+so `insert_frame` strips them for SQLite too, rather than let the two warehouses differ."""
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Sequence
 from typing import Any, cast
 
@@ -36,6 +40,26 @@ def frame_records(frame: pd.DataFrame) -> list[dict]:
     return [dict(zip(columns, row, strict=True)) for row in zip(*converted.values(), strict=True)]
 
 
+def without_nul(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with NUL characters (U+0000) removed from its text: PostgreSQL cannot store them
+    in text and SQLite can, so both get the text without them, whatever table it goes to."""
+    out = frame
+    for column in frame.columns:
+        series = frame[column]
+        if series.dtype == object:
+            has_nul = series.map(lambda v: isinstance(v, str) and "\x00" in v).astype(bool)
+        elif isinstance(series.dtype, pd.StringDtype):
+            has_nul = series.str.contains("\x00", regex=False).fillna(False).astype(bool)
+        else:
+            continue
+        if has_nul.any():
+            out = out.copy() if out is frame else out
+            cleaned = series.copy()
+            cleaned[has_nul] = series[has_nul].str.replace("\x00", "", regex=False)
+            out[column] = cleaned
+    return out
+
+
 def _bulk_columns(frame: pd.DataFrame, dialect: str) -> pd.DataFrame:
     """Values as the bulk paths want them: timestamps as text in the format SQLAlchemy itself
     writes, booleans as the dialect spells them, missing as None."""
@@ -54,22 +78,34 @@ def _bulk_columns(frame: pd.DataFrame, dialect: str) -> pd.DataFrame:
     return pd.DataFrame(out, index=frame.index)
 
 
+def _copy_csv(frame: pd.DataFrame) -> str:
+    """Rows as COPY's CSV format reads them: every value quoted, NULL an unquoted empty field.
+
+    A quoted value is never NULL, so no text (`\\N`, `NULL`, the empty string) can be taken for
+    one. NULLs are written as a NUL character first, which no value holds (`without_nul`), then
+    made unquoted empty fields."""
+    text = frame.to_csv(index=False, header=False, quoting=csv.QUOTE_ALL, na_rep="\x00")
+    return text.replace('"\x00"', "")
+
+
 def insert_frame(conn: Connection, table: Table, frame: pd.DataFrame) -> int:
     """Bulk insert inside the caller's transaction: COPY on PostgreSQL, the driver's executemany
     on SQLite (both skip per-row statement compilation), SQLAlchemy's executemany elsewhere.
-    Values are converted chunk by chunk, so memory stays flat however large the frame."""
+    Values are converted chunk by chunk, so memory stays flat however large the frame.
+
+    Text is stored without NUL characters on every database (`without_nul`)."""
     if frame.empty:
         return 0
     dialect = conn.dialect.name
     columns = list(frame.columns)
-    chunks = (frame.iloc[start : start + CHUNK] for start in range(0, len(frame), CHUNK))
+    chunks = (without_nul(frame.iloc[start : start + CHUNK]) for start in range(0, len(frame), CHUNK))
     if dialect == "postgresql":
         names = ", ".join(f'"{c}"' for c in columns)
         cursor = conn.connection.cursor()
-        statement = f"COPY \"{table.name}\" ({names}) FROM STDIN (FORMAT csv, NULL '\\N')"
+        statement = f'COPY "{table.name}" ({names}) FROM STDIN (FORMAT csv)'
         with cursor.copy(statement) as copy:
             for chunk in chunks:
-                copy.write(_bulk_columns(chunk, dialect).to_csv(index=False, header=False, na_rep="\\N"))
+                copy.write(_copy_csv(_bulk_columns(chunk, dialect)))
     elif dialect == "sqlite":
         sql = f'INSERT INTO "{table.name}" ({", ".join(columns)}) VALUES ({", ".join("?" * len(columns))})'
         cursor = conn.connection.cursor()

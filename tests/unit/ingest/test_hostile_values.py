@@ -10,6 +10,7 @@ from bizenv.ingest.reading import RawTable, rows_as_json
 from bizenv.ingest.rows import check_rows, parse_duration
 from bizenv.periods import Period
 from bizenv.schemas import load_indicators, load_questionnaire, load_registry
+from bizenv.warehouse.writes import without_nul
 from tests.builders import LABELS, survey_row
 
 Q = load_questionnaire()
@@ -61,3 +62,20 @@ def test_a_metric_value_that_is_not_finite_is_a_bad_value(text):
     assert result.accepted["unit_code"].tolist() == ["power_supply"]
     assert result.quarantined["reasons"].tolist() == ["bad_value"]
     assert len(result.accepted) + len(result.quarantined) == len(frame)
+
+
+def test_nul_characters_are_removed_from_text_only():
+    frame = pd.DataFrame(
+        {
+            "text": ["a\x00b", None, "", "\x00"],  # pandas' string dtype
+            "number": [1.0, None, 2.0, 3.0],
+            "mixed": pd.Series(["x\x00", 1, None, "y"], dtype=object),
+        }
+    )
+    out = without_nul(frame)
+    assert out["text"].fillna("<NA>").tolist() == ["ab", "<NA>", "", ""]
+    assert out["mixed"].tolist() == ["x", 1, None, "y"]
+    assert out["number"].equals(frame["number"])
+    assert frame["text"].iloc[0] == "a\x00b"  # the caller's frame is left as it was
+    clean = pd.DataFrame({"text": ["a", "b"]})
+    assert without_nul(clean) is clean
