@@ -1,10 +1,14 @@
 """Hostile cell values load the same way on SQLite and PostgreSQL: non-finite numbers are
-quarantined, NUL characters are stripped, and a comment `\\N` stays text."""
+quarantined, NUL characters are stripped, a comment `\\N` stays text, and a period created by two
+batches at once is created once."""
 
 import pandas as pd
-from sqlalchemy import select
+import pytest
+from sqlalchemy import event, select
 
+from bizenv.periods import Period
 from bizenv.warehouse import tables as t
+from bizenv.warehouse.writes import ensure_period
 from tests.builders import LABELS, load_rows, run_cli, survey_row, unit_sample
 
 # Texts pandas reads as numbers that are not finite, or too large to be a whole number.
@@ -100,3 +104,65 @@ def test_a_comment_of_backslash_n_is_text_not_null(engine, warehouse_url, tmp_pa
         back = dict(conn.execute(select(r.c.source_row, r.c.comment).where(r.c.source_row <= 9)).all())
     # A blank comment is no comment (NULL) on both databases.
     assert back == {2 + i: comment or None for i, comment in enumerate(comments)}
+
+
+# --- ensure_period ------------------------------------------------------------------------------
+
+
+def periods(engine):
+    return stored(engine, t.periods.c.period)
+
+
+def test_ensure_period_twice_in_separate_transactions(engine):
+    period = Period.parse("2026H1")
+    with engine.begin() as conn:
+        ensure_period(conn, period)
+    with engine.begin() as conn:
+        ensure_period(conn, period)
+    assert periods(engine) == [("2026H1",)]
+
+
+def test_ensure_period_when_the_period_appears_meanwhile(engine):
+    """Another batch creates the period after this one looked and before it inserts (simulated: the
+    row is committed from another connection just before this transaction's insert runs)."""
+    period = Period.parse("2026H1")
+    created = []
+
+    def create_elsewhere(conn, cursor, statement, parameters, context, executemany):
+        if not created and statement.lstrip().upper().startswith("INSERT") and "periods" in statement:
+            created.append(True)
+            with engine.begin() as other:
+                other.execute(
+                    t.periods.insert().values(
+                        period=period.label, start_date=period.start, end_date=period.end
+                    )
+                )
+
+    event.listen(engine, "before_cursor_execute", create_elsewhere)
+    try:
+        with engine.begin() as conn:
+            ensure_period(conn, period)
+    finally:
+        event.remove(engine, "before_cursor_execute", create_elsewhere)
+    assert created
+    assert periods(engine) == [("2026H1",)]
+
+
+def test_ensure_period_keeps_an_existing_period(engine):
+    period = Period.parse("2026H1")
+    with engine.begin() as conn:
+        conn.execute(
+            t.periods.insert().values(period=period.label, start_date=period.start, end_date=period.end)
+        )
+    with engine.begin() as conn:
+        ensure_period(conn, period)
+    with engine.connect() as conn:
+        row = conn.execute(select(t.periods)).one()
+    assert (row.period, row.start_date, row.end_date) == ("2026H1", period.start, period.end)
+
+
+@pytest.mark.parametrize("label", ["2026H1", "2026H2"])
+def test_ensure_period_creates_a_missing_period(engine, label):
+    with engine.begin() as conn:
+        ensure_period(conn, Period.parse(label))
+    assert periods(engine) == [(label,)]

@@ -12,6 +12,8 @@ from typing import Any, cast
 import numpy as np
 import pandas as pd
 from sqlalchemy import ColumnElement, Connection, Table, delete, func, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from bizenv.periods import Period
 from bizenv.schemas.models import Registry
@@ -120,11 +122,18 @@ def insert_frame(conn: Connection, table: Table, frame: pd.DataFrame) -> int:
 
 
 def ensure_period(conn: Connection, period: Period) -> None:
+    """The period's row, inserted unless there, in one statement that leaves a row already there
+    alone (`INSERT ... ON CONFLICT DO NOTHING`, on SQLite and PostgreSQL alike): two batches
+    creating the same period at once both succeed, whichever inserts it first."""
+    values = {"period": period.label, "start_date": period.start, "end_date": period.end}
+    dialect = conn.dialect.name
+    if dialect in ("sqlite", "postgresql"):
+        insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
+        conn.execute(insert(t.periods).values(**values).on_conflict_do_nothing(index_elements=["period"]))
+        return
     exists = conn.execute(select(t.periods.c.period).where(t.periods.c.period == period.label)).first()
     if not exists:
-        conn.execute(
-            t.periods.insert().values(period=period.label, start_date=period.start, end_date=period.end)
-        )
+        conn.execute(t.periods.insert().values(**values))
 
 
 def sync_units(conn: Connection, registry: Registry) -> None:
