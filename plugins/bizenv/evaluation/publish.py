@@ -15,6 +15,7 @@ from bizenv.evaluation.compute import PeriodResults
 from bizenv.evaluation.rules import Rules
 from bizenv.evaluation.summary import EvaluationSummary
 from bizenv.periods import Period
+from bizenv.report.cells import safe_cells
 from bizenv.report.publication import PeriodReport, write_html, write_workbook
 from bizenv.schemas.models import Policy
 from bizenv.validate.gx_runner import docs_index
@@ -100,15 +101,19 @@ def publish(
     with engine.connect() as conn:
         quarantine = period_quarantine(conn, period)
     ranking_rows = rankings_csv_frame(results.rankings, policy)
+    # Spreadsheet-bound: text that would run as a formula gets a leading quote (numbers never do).
     outputs = {
         "rankings": _replace(
-            out_dir / "rankings.csv", lambda p: ranking_rows.to_csv(p, index=False, encoding="utf-8")
+            out_dir / "rankings.csv",
+            lambda p: safe_cells(ranking_rows).to_csv(p, index=False, encoding="utf-8"),
         ),
         "flags": _replace(
-            out_dir / "flags.csv", lambda p: flags[FLAGS_COLUMNS].to_csv(p, index=False, encoding="utf-8")
+            out_dir / "flags.csv",
+            lambda p: safe_cells(flags[FLAGS_COLUMNS]).to_csv(p, index=False, encoding="utf-8"),
         ),
         "quarantine": _replace(
-            out_dir / "quarantine.csv", lambda p: quarantine.to_csv(p, index=False, encoding="utf-8-sig")
+            out_dir / "quarantine.csv",
+            lambda p: safe_cells(quarantine).to_csv(p, index=False, encoding="utf-8-sig"),
         ),
     }
     docs = docs_index(out_dir / "data_docs")

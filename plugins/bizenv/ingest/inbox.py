@@ -21,6 +21,7 @@ from bizenv.errors import BizenvError
 from bizenv.ingest.reading import file_sha256
 from bizenv.ingest.survey_batch import load_survey
 from bizenv.periods import Period
+from bizenv.report.cells import safe_cells
 from bizenv.warehouse import tables as t
 from bizenv.warehouse.engine import require_migrated
 
@@ -94,7 +95,7 @@ def process_file(engine: Engine, landing: Landing, path: Path | str, period: str
         target = _destination(landing.folder("rejected", period), path, digest)
         shutil.move(path, target)
         errors = target.with_name(target.name + ".errors.csv")
-        quarantine_report(engine, summary["batch_id"]).to_csv(errors, index=False, encoding="utf-8-sig")
+        _write_report(errors, quarantine_report(engine, summary["batch_id"]))
         summary |= {"moved_to": str(target), "errors": str(errors)}
         return summary
     target = _destination(landing.folder("archive", period), path, digest)
@@ -102,9 +103,14 @@ def process_file(engine: Engine, landing: Landing, path: Path | str, period: str
     summary = summary | {"moved_to": str(target)}
     if summary["quarantined"] and not summary.get("duplicate_batch"):
         report = target.with_name(target.name + ".quarantine.csv")
-        quarantine_report(engine, summary["batch_id"]).to_csv(report, index=False, encoding="utf-8-sig")
+        _write_report(report, quarantine_report(engine, summary["batch_id"]))
         summary["quarantine_report"] = str(report)
     return summary
+
+
+def _write_report(path: Path, report: pd.DataFrame) -> None:
+    """A CSV evaluators open in a spreadsheet: no cell of it runs as a formula."""
+    safe_cells(report).to_csv(path, index=False, encoding="utf-8-sig")
 
 
 def quarantine_report(engine: Engine, batch_id: str) -> pd.DataFrame:

@@ -14,6 +14,7 @@ import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from bizenv.evaluation.summary import EvaluationSummary
+from bizenv.report.cells import XLSX_OPTIONS, safe_cells
 from bizenv.schemas.models import Policy, Questionnaire, Registry
 
 ACCOUNTABILITY = [
@@ -240,8 +241,10 @@ def write_workbook(path: Path, report: PeriodReport) -> Path:
         "问卷信度 reliability": r.reliability,
         "隔离数据 quarantine": r.quarantine,
     }
-    with pd.ExcelWriter(path, engine="xlsxwriter") as writer:
-        for name, frame in sheets.items():
+    # Text from outside (file names, cells, unit names) is never written as a formula.
+    with pd.ExcelWriter(path, engine="xlsxwriter", engine_kwargs={"options": XLSX_OPTIONS}) as writer:
+        for name, sheet_frame in sheets.items():
+            frame = safe_cells(sheet_frame)
             frame.to_excel(writer, sheet_name=name[:31], index=False)
             sheet = writer.sheets[name[:31]]
             sheet.freeze_panes(1, 0)
