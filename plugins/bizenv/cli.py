@@ -2,7 +2,8 @@
 
 `load-*` and `evaluate` print one JSON object as the last line of stdout. Exit codes:
 0 done; 1 data refused by a validation gate (rows kept in quarantine); 2 unusable input or usage;
-3 an internal error (a bug: please report it with the BIZENV_DEBUG=1 traceback).
+3 an internal error (a bug: please report it with the BIZENV_DEBUG=1 traceback). Files that
+cannot be read or written and a warehouse that cannot be used are unusable input (2), not bugs.
 """
 
 from __future__ import annotations
@@ -146,19 +147,58 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _fail(args: argparse.Namespace, exc: BizenvError) -> int:
+    print(f"bizenv: error: {exc}", file=sys.stderr)
+    if args.command in JSON_COMMANDS:
+        _emit({"status": "error", "exit_code": exc.exit_code, "message": str(exc)})
+    return exc.exit_code
+
+
+def _within(path: str, folder: Path) -> bool:
+    path, root = os.path.abspath(path), os.path.abspath(folder)
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def environment_fault(args: argparse.Namespace, exc: Exception) -> BizenvError | None:
+    """The exit-2 error for a fault of the environment rather than of the code: a file or folder
+    given to the command (or configured) that cannot be read or written, or a warehouse that is
+    read-only, full, locked or unreachable. None when `exc` is a bug."""
+    if isinstance(exc, OSError):
+        if exc.filename is None:
+            return None
+        from bizenv.config import PROJECT_ROOT, landing_dir, schemas_dir
+
+        name = os.fsdecode(exc.filename)
+        given = [getattr(args, attr, None) for attr in ("path", "out", "margins")]
+        places = [Path(p) for p in given if p] + [PROJECT_ROOT / "var", schemas_dir(), landing_dir()]
+        if not any(_within(name, place) for place in places):
+            return None
+        return BizenvError(exc.strerror or type(exc).__name__, file=name)
+    if type(exc).__module__.startswith("sqlalchemy"):
+        from sqlalchemy.exc import DBAPIError
+
+        from bizenv.config import database_url
+        from bizenv.warehouse.engine import database_fault
+
+        if isinstance(exc, DBAPIError):
+            return database_fault(exc, database_url(getattr(args, "db", None)))
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return args.func(args)
     except BizenvError as exc:
-        print(f"bizenv: error: {exc}", file=sys.stderr)
-        if args.command in JSON_COMMANDS:
-            _emit({"status": "error", "exit_code": exc.exit_code, "message": str(exc)})
-        return exc.exit_code
-    except Exception as exc:  # a bug, not bad input: one line, with a way to see more
+        return _fail(args, exc)
+    except Exception as exc:
+        fault = environment_fault(args, exc)
+        if fault is not None:  # unusable input or configuration, not a bug
+            return _fail(args, fault)
         if os.environ.get("BIZENV_DEBUG"):
             raise
+        # A bug, not bad input: one line, with a way to see more.
         message = " ".join(f"{type(exc).__name__}: {exc}".split())[:500]
         print(f"bizenv: internal error: {message} (set BIZENV_DEBUG=1 for a traceback)", file=sys.stderr)
         if args.command in JSON_COMMANDS:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, create_engine, event, inspect
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy import Engine, create_engine, event, inspect, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 
 from bizenv.config import database_url
 from bizenv.errors import BizenvError
@@ -27,9 +27,7 @@ def make_engine(url: str | None = None) -> Engine:
     except (ArgumentError, ImportError) as exc:
         raise BizenvError(f"cannot use database URL {url!r}: {exc}") from None
     if engine.dialect.name == "sqlite":
-        path = engine.url.database
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        _sqlite_folder(engine.url.database)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
@@ -40,6 +38,53 @@ def make_engine(url: str | None = None) -> Engine:
             cursor.close()
 
     return engine
+
+
+def _sqlite_folder(path: str | None) -> None:
+    """Create the folder of a SQLite file; a folder that cannot be created is the URL's fault."""
+    # `file:` names are SQLite URIs (`?uri=true`), opened as they are: no folder to create.
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return
+    folder = Path(path).parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        reason = "a file is in the way" if isinstance(exc, FileExistsError) else exc.strerror
+        raise BizenvError(
+            f"cannot create the SQLite warehouse's folder {str(folder)!r} ({reason or exc})", file=path
+        ) from None
+
+
+# What SQLite says when its file or folder cannot be used (not when a statement is wrong: a
+# missing table or a syntax error is also an OperationalError there, and is a bug).
+SQLITE_ENVIRONMENT = (
+    "readonly database",
+    "unable to open database file",
+    "disk i/o error",
+    "database or disk is full",
+    "database is locked",
+    "file is not a database",
+)
+
+
+def database_fault(exc: DBAPIError, url: str) -> BizenvError | None:
+    """The error to report for a driver error the warehouse's environment caused (a read-only,
+    locked, full or unreachable database), naming the database; None for anything else."""
+    orig = exc.orig
+    if type(orig).__module__.startswith("sqlite3"):
+        environmental = any(text in str(orig).lower() for text in SQLITE_ENVIRONMENT)
+    else:  # other drivers (psycopg): an OperationalError is connection or server trouble
+        environmental = isinstance(exc, OperationalError)
+    if not environmental:
+        return None
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return BizenvError(f"the warehouse cannot be used: {orig}")
+    shown = parsed.render_as_string(hide_password=True)
+    if parsed.get_backend_name() == "sqlite" and parsed.database:
+        shown = parsed.database  # the file, as the user wrote it
+    return BizenvError(f"the warehouse cannot be used: {orig}", file=shown)
 
 
 def alembic_config(engine: Engine) -> Config:
