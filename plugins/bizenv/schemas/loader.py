@@ -11,7 +11,14 @@ from pydantic import BaseModel, ValidationError
 
 from bizenv.config import schemas_dir
 from bizenv.errors import SchemaError
-from bizenv.schemas.models import IndicatorCatalogue, Policy, Questionnaire, Registry, ValidationConfig
+from bizenv.schemas.models import (
+    IndicatorCatalogue,
+    Policy,
+    PrivacyPatterns,
+    Questionnaire,
+    Registry,
+    ValidationConfig,
+)
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -61,7 +68,9 @@ def load_registry(path: Path | None = None) -> Registry:
 def load_questionnaire(name: str = "enterprise_satisfaction_v1", path: Path | None = None) -> Questionnaire:
     file = path or schemas_dir() / f"{name}.yaml"
     if path is None and not file.exists():
-        available = sorted(p.stem for p in schemas_dir().glob("*.yaml") if p.stem not in {"units", "policy"})
+        available = sorted(
+            p.stem for p in schemas_dir().glob("*.yaml") if p.stem not in {"units", "policy", "privacy"}
+        )
         raise SchemaError(str(file), [f"no questionnaire named {name!r} (available: {', '.join(available)})"])
     questionnaire = _load_cached(file, Questionnaire)
     if path is None and questionnaire.name != name:
@@ -91,3 +100,8 @@ def load_indicators(path: Path | None = None) -> IndicatorCatalogue:
 
 def load_validation(path: Path | None = None) -> ValidationConfig:
     return _load_cached(path or schemas_dir() / "validation.yaml", ValidationConfig)
+
+
+def load_privacy(path: Path | None = None) -> PrivacyPatterns:
+    """The masking patterns of free text (`privacy.yaml`), in the order they apply."""
+    return _load_cached(path or schemas_dir() / "privacy.yaml", PrivacyPatterns)

@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterable
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class _Strict(BaseModel):
@@ -507,3 +507,52 @@ class Policy(_Strict):
     fieldwork_grace_days: int = Field(ge=0)
     gates: Gates
     indicator_targets: IndicatorTargets
+
+
+# --- privacy -----------------------------------------------------------------------------------
+
+
+class PrivacyPattern(_Strict):
+    """Text matching `regex` is replaced by `replacement` (which may name the regex's groups)."""
+
+    name: str
+    regex: str
+    replacement: str
+
+    @field_validator("regex")
+    @classmethod
+    def _compiles(cls, regex: str) -> str:
+        try:
+            re.compile(regex)
+        except re.error as exc:
+            raise ValueError(f"not a valid regular expression ({exc})") from None
+        return regex
+
+    @model_validator(mode="after")
+    def _groups_exist(self) -> PrivacyPattern:
+        """Group references of the replacement (\\1, \\g<name>) must exist in the regex."""
+        compiled = re.compile(self.regex)
+        for match in re.finditer(r"\\(\d+)|\\g<(\w+)>", self.replacement):
+            number, name = match.group(1), match.group(2)
+            if (number and int(number) > compiled.groups) or (
+                name and not name.isdigit() and name not in compiled.groupindex
+            ):
+                raise ValueError(
+                    f"replacement of {self.name!r} names group {number or name}, which the regex does not have"
+                )
+        return self
+
+    def compiled(self) -> re.Pattern[str]:
+        return re.compile(self.regex)
+
+
+class PrivacyPatterns(_Strict):
+    patterns: list[PrivacyPattern] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique(self) -> PrivacyPatterns:
+        names = [p.name for p in self.patterns]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(f"pattern names repeated: {', '.join(repeated)}")
+        return self
