@@ -26,8 +26,9 @@ from typing import Any, ClassVar
 import pandas as pd
 from sqlalchemy import Connection, Engine, Table, select, update
 
+from bizenv.config import respondent_salt
 from bizenv.errors import BizenvError
-from bizenv.ingest import gate
+from bizenv.ingest import gate, privacy
 from bizenv.ingest.problems import Problems, quote
 from bizenv.ingest.reading import RawTable, read_table
 from bizenv.periods import Period
@@ -118,7 +119,9 @@ def load(engine: Engine, kind: BatchKind, path: Path | str, period: Period) -> d
         return loaded
     rows = kind.read(table)
     checked = kind.check(rows, period)
-    outcomes = run_suite(f"{kind.name}_batch_{table.batch_id[:12]}", checked.parsed, kind.suite(period))
+    outcomes = private_outcomes(
+        run_suite(f"{kind.name}_batch_{table.batch_id[:12]}", checked.parsed, kind.suite(period))
+    )
     why = gate.refusals(checked.quarantined, rows.count, outcomes, kind.policy)
     with engine.begin() as conn:
         lock_for_write(conn, kind.accepted_table, t.quarantined_rows, kind.batches)
@@ -224,13 +227,40 @@ def refuse(checked: CheckedRows, rows: Rows, why: list[str]) -> CheckedRows:
 def quarantine_superseded(conn: Connection, batches: Table, moved: pd.DataFrame) -> None:
     """Rows of earlier batches superseded by this one go to quarantine (`moved`, in its columns),
     and their batches' counts follow. The caller deletes them from the accepted rows."""
-    insert_frame(conn, t.quarantined_rows, moved)
+    insert_frame(conn, t.quarantined_rows, private_quarantine(moved))
     for old_batch, count in moved.groupby("batch_id").size().items():
         conn.execute(
             update(batches)
             .where(batches.c.batch_id == old_batch)
             .values(accepted=batches.c.accepted - int(count), quarantined=batches.c.quarantined + int(count))
         )
+
+
+# --- privacy: nothing derived from an identity leaves ingest except its salted hash ------------
+
+
+def private_outcomes(outcomes: list[Outcome]) -> list[Outcome]:
+    """Outcomes whose unexpected samples hold salted hashes of respondent keys, other text masked."""
+    identity = any(set((o.column or "").split(",")) & privacy.IDENTITY_COLUMNS for o in outcomes)
+    salt = respondent_salt() if identity else None
+    return [
+        replace(o, unexpected_sample=privacy.private_sample(o.unexpected_sample, o.column, salt))
+        for o in outcomes
+    ]
+
+
+def private_quarantine(quarantined: pd.DataFrame) -> pd.DataFrame:
+    """Quarantined rows as written, whatever wrote them: identities in `details` and in the
+    original values (`raw`) masked, a quoted bad credit code replaced by its salted hash. Every
+    reader (quarantine.csv, the workbook, the inbox reports) gets this form."""
+    if quarantined.empty:
+        return quarantined
+    details = quarantined["details"].astype("str")
+    salt = respondent_salt() if details.str.contains("bad_credit_code:", regex=False).any() else ""
+    return quarantined.assign(
+        details=privacy.mask_details(details, salt),
+        raw=privacy.mask_original_values(quarantined["raw"]),
+    )
 
 
 # --- write and summarise ----------------------------------------------------------------------
@@ -271,7 +301,7 @@ def write(
         warnings=settled.warnings,
     )
     quarantined = settled.quarantined.assign(batch_id=batch_id, period=period.label)
-    insert_frame(conn, t.quarantined_rows, quarantined[QUARANTINE_COLUMNS])
+    insert_frame(conn, t.quarantined_rows, private_quarantine(quarantined[QUARANTINE_COLUMNS]))
     if rows.count != len(settled.accepted) + len(settled.quarantined):
         raise RuntimeError(
             f"row accounting broken for {rows.table.path}: {rows.count} in, "

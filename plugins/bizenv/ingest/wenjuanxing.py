@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from bizenv.errors import BizenvError
+from bizenv.ingest.privacy import IP_COLUMN, mask_ip
 from bizenv.ingest.reading import RawTable, rows_as_json
 from bizenv.ingest.rows import StandardBatch
 from bizenv.schemas.models import Questionnaire
@@ -174,8 +175,11 @@ def to_standard(table: RawTable, questionnaire: Questionnaire) -> StandardBatch:
         pieces = []
         for unit, rows in long.loc[index].groupby("_unit", sort=False):
             columns = respondent_columns + list(layout.units.get(unit, {}).values())
-            original = frame.loc[rows["_row"], columns].set_axis(rows.index)
-            pieces.append(rows_as_json(sanitise(original)))
+            original = sanitise(frame.loc[rows["_row"], columns].set_axis(rows.index))
+            if IP_COLUMN in original:
+                # The respondent's IP address keeps its first two octets only.
+                original[IP_COLUMN] = original[IP_COLUMN].astype("str").map(mask_ip)
+            pieces.append(rows_as_json(original))
         return pd.concat(pieces).reindex(index) if pieces else pd.Series([], dtype="str")
 
     standard_columns = [
