@@ -48,4 +48,6 @@ def to_standard(table: RawTable, questionnaire: Questionnaire) -> StandardBatch:
         file_rows=len(frame),
         key_column=questionnaire.respondent.key.column,
         comment_column=questionnaire.respondent.comment.column,
+        fields=table.fields,
+        header_fields=len(frame.columns),
     )

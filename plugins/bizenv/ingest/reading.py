@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,11 @@ class RawTable:
     encoding: str | None
     batch_id: str
     blank_rows: int = 0
+    # CSV only: how many fields each row of `frame` has on its line (same index). pandas pads a
+    # row with fewer fields than the header with blank cells, so only this tells a short or
+    # truncated row from one whose last cells are blank. None for XLSX (a sheet has no rows
+    # shorter than its header: missing cells are blank cells).
+    fields: pd.Series | None = None
 
 
 def file_sha256(path: Path) -> str:
@@ -62,9 +68,11 @@ def read_table(path: Path) -> RawTable:
     suffix = path.suffix.lower()
     if suffix in {".xlsx", ".xlsm"} or zipfile.is_zipfile(io.BytesIO(data)):
         frame, encoding, file_format = _read_xlsx(data, path), None, "xlsx"
+        fields = None
     elif suffix in {".csv", ".txt", ""}:
         encoding = detect_encoding(data, path)
         frame, file_format = _read_csv(data, encoding, path), "csv"
+        fields = fields_per_row(data.decode(encoding), data, encoding, len(frame))
     else:
         raise BizenvError(f"unsupported file type {suffix!r} (expected .csv or .xlsx)", file=str(path))
     if frame.empty:
@@ -86,7 +94,9 @@ def read_table(path: Path) -> RawTable:
     body = body[~blank]
     if body.empty:
         raise BizenvError("the file has a header but no rows", file=str(path))
-    return RawTable(path, body, file_format, encoding, batch_id, blank_rows=int(blank.sum()))
+    if fields is not None:
+        fields = fields.iloc[1:].set_axis(pd.RangeIndex(2, 2 + len(fields) - 1))[~blank]
+    return RawTable(path, body, file_format, encoding, batch_id, blank_rows=int(blank.sum()), fields=fields)
 
 
 def require_header(
@@ -116,7 +126,43 @@ def rows_as_json(frame: pd.DataFrame) -> pd.Series:
     return pd.Series(lines, index=frame.index, dtype="str")
 
 
+# A field in double quotes, starting a line or after a comma; `""` inside is one quote. The
+# quotes are only special there, as for pandas; the pattern is unrolled, so it never backtracks.
+_QUOTED = re.compile(r'(^|,)"[^"]*(?:""[^"]*)*"', re.MULTILINE)
+_LINE_END = re.compile(r"\r\n|\r")
+
+
+def fields_per_row(text: str, data: bytes, encoding: str, rows: int) -> pd.Series:
+    """How many fields each row of the CSV has, row for row as `_read_csv` reads them (the
+    header first, blank lines included), without a Python loop over the rows.
+
+    Quoted fields are cut out of the text in one pass (they may hold commas and line breaks),
+    then every line's commas are counted at once (`Series.str.count`). This follows pandas'
+    defaults (comma, double quote, quotes doubled inside quotes, `\n`, `\r\n` or `\r` ending a
+    line). Should a file still split into another number of rows than pandas read (a dialect
+    this does not follow), the rows are counted from pandas' own Python parser instead, which
+    leaves the fields a short row lacks empty (NaN), unlike the C parser; slower, but exact.
+    """
+    lines = _QUOTED.sub(r"\1", _LINE_END.sub("\n", text)).removesuffix("\n").split("\n")
+    if len(lines) == rows:
+        return pd.Series(lines, dtype="str").str.count(",") + 1
+    return _fields_by_python_parser(data, encoding)
+
+
+def _fields_by_python_parser(data: bytes, encoding: str) -> pd.Series:
+    frame = pd.read_csv(
+        io.BytesIO(data), encoding=encoding, dtype=str, header=None,
+        keep_default_na=False, skip_blank_lines=False, engine="python",
+    )  # fmt: skip
+    # The fields a row lacks are its last ones; a blank line is one (empty) field.
+    return frame.notna().sum(axis=1).clip(lower=1).reset_index(drop=True)
+
+
 def _read_csv(data: bytes, encoding: str, path: Path) -> pd.DataFrame:
+    """Every cell as a string. A row with fewer fields than the header comes back padded with
+    blank cells (see `fields_per_row`); a row with more fields than the header is exit 2
+    (`malformed CSV (... Expected 19 fields in line 7, saw 20)`): its cells cannot be matched to
+    columns."""
     try:
         # Every cell the string as written ('' when blank, never NaN or a number); blank lines
         # are kept, so row numbers are the ones a spreadsheet shows.

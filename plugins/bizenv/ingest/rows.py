@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
 import numpy as np
@@ -62,6 +62,11 @@ class StandardBatch:
     key_column: str
     comment_column: str
     notes: list[str] = field(default_factory=list)
+    # Fields each row has in the file (same index as `frame`) and how many the header has, when
+    # the reader can tell (a CSV): a row with fewer was cut short, its last cells are not blank
+    # answers but missing ones.
+    fields: pd.Series | None = None
+    header_fields: int = 0
 
     def quarantine_raw(self, index: pd.Index, salt: str) -> pd.Series:
         """Original cells as kept in quarantine: the identity salted-hashed, comments masked."""
@@ -84,6 +89,9 @@ _OFFSET = r"(?:Z|[+-]\d{2}:?\d{2})$"
 NO_UNIT = "no unit is named (in a wide export: the respondent rated no unit)"
 # Floats hold every whole number up to 2**53 exactly.
 EXACT_INTEGERS = 2**53
+CITY_TIMEZONE = "Asia/Shanghai"
+# A submission may be stamped this much later than the load by a clock running ahead.
+CLOCK_SKEW = timedelta(days=1)
 
 
 def parse_submitted_at(text: pd.Series) -> pd.Series:
@@ -99,9 +107,7 @@ def parse_submitted_at(text: pd.Series) -> pd.Series:
     parsed = local.fillna(slashed).astype("datetime64[us]")
     if with_offset.any():
         aware = pd.to_datetime(text[with_offset], format="ISO8601", errors="coerce", utc=True)
-        parsed[with_offset] = (
-            aware.dt.tz_convert("Asia/Shanghai").dt.tz_localize(None).astype("datetime64[us]")
-        )
+        parsed[with_offset] = aware.dt.tz_convert(CITY_TIMEZONE).dt.tz_localize(None).astype("datetime64[us]")
     return parsed
 
 
@@ -143,10 +149,15 @@ def check_rows(
     salt: str,
     fieldwork_grace_days: int,
     quality: QualityRules | None = None,
+    loaded_at: datetime | None = None,
 ) -> CheckedRows:
-    """Apply every row rule of the schema; no row is dropped, each ends in one of two frames."""
+    """Apply every row rule of the schema; no row is dropped, each ends in one of two frames.
+
+    `loaded_at` is the load time submissions may not be later than (default: now; a naive time
+    is taken as the city's local time, like `submitted_at`)."""
     std = batch.frame
     problems = Problems(std.index)
+    check_field_count(problems, batch)
     values = pd.DataFrame(
         {
             "key": check_respondent_key(problems, std["respondent_key"], questionnaire),
@@ -155,6 +166,7 @@ def check_rows(
             "duration_seconds": check_duration(problems, std["duration"]),
         }
     )
+    check_not_future(problems, std["submitted_at"], values["submitted_at"], loaded_at)
     scores = check_answers(problems, std, questionnaire)
     check_attributes(problems, std, questionnaire)
     warnings = (
@@ -176,6 +188,35 @@ def check_rows(
         reason_counts=counts,
         warnings=warnings,
         parsed=parsed_rows(std, values, questionnaire),
+    )
+
+
+def check_field_count(problems: Problems, batch: StandardBatch) -> None:
+    """A row with fewer fields than the header (a line cut short, or a file truncated mid-row)
+    is `short_row`: its missing cells are not blank answers, so none of it is used."""
+    if batch.fields is None:
+        return
+    fields = batch.fields.reindex(batch.frame.index)
+    problems.add(
+        "short_row",
+        fields < batch.header_fields,
+        "the row has " + fields.astype("Int64").astype("str") + f" of the header's {batch.header_fields} "
+        "fields (cut short or truncated); load the complete row",
+    )
+
+
+def check_not_future(
+    problems: Problems, text: pd.Series, submitted: pd.Series, loaded_at: datetime | None
+) -> None:
+    """A submission later than the load time (plus `CLOCK_SKEW`) is `future_submitted_at`."""
+    now = pd.Timestamp(loaded_at if loaded_at is not None else datetime.now(UTC))
+    local_now = now.tz_convert(CITY_TIMEZONE).tz_localize(None) if now.tzinfo is not None else now
+    latest = local_now + CLOCK_SKEW
+    problems.add(
+        "future_submitted_at",
+        submitted.notna() & (submitted > latest),
+        "submitted_at=" + quote(text) + f" is later than the load time ({local_now:%Y-%m-%d %H:%M:%S} "
+        f"{CITY_TIMEZONE}) plus {CLOCK_SKEW.days} day of clock skew",
     )
 
 

@@ -8,6 +8,7 @@ submission wins and the earlier one moves to quarantine as a duplicate.
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 from typing import cast
 
@@ -38,12 +39,18 @@ def standard_batch(table: RawTable, questionnaire: Questionnaire) -> StandardBat
 
 
 def load_survey(
-    engine: Engine, path: Path | str, period: str, schema: str = "enterprise_satisfaction_v1"
+    engine: Engine,
+    path: Path | str,
+    period: str,
+    schema: str = "enterprise_satisfaction_v1",
+    *,
+    loaded_at: datetime | None = None,
 ) -> dict:
-    """Returns the JSON summary of the CLI contract."""
+    """Returns the JSON summary of the CLI contract. `loaded_at` (default: now) is the time no
+    submission may be later than (`future_submitted_at`, see `bizenv.ingest.rows`)."""
     require_migrated(engine)
     period_ = Period.parse(period)
-    return lifecycle.load(engine, SurveyKind(load_questionnaire(schema)), path, period_)
+    return lifecycle.load(engine, SurveyKind(load_questionnaire(schema), loaded_at=loaded_at), path, period_)
 
 
 class SurveyKind(BatchKind):
@@ -54,8 +61,9 @@ class SurveyKind(BatchKind):
     accepted_table = t.survey_responses
     one_period_per_file = True
 
-    def __init__(self, questionnaire: Questionnaire) -> None:
+    def __init__(self, questionnaire: Questionnaire, *, loaded_at: datetime | None = None) -> None:
         self.questionnaire = questionnaire
+        self.loaded_at = loaded_at
         self._registry = load_registry()
         self.policy = load_policy()
         self.salt = ""
@@ -87,6 +95,7 @@ class SurveyKind(BatchKind):
             salt=self.salt,
             fieldwork_grace_days=self.policy.fieldwork_grace_days,
             quality=load_validation().survey.quality_rules,
+            loaded_at=self.loaded_at,
         )
 
     def suite(self, period: Period) -> list[Spec]:
