@@ -133,7 +133,7 @@ _LINE_END = re.compile(r"\r\n|\r")
 
 
 def fields_per_row(text: str, data: bytes, encoding: str, rows: int) -> pd.Series:
-    """How many fields each row of the CSV has, row for row as `_read_csv` reads them (the
+    r"""How many fields each row of the CSV has, row for row as `_read_csv` reads them (the
     header first, blank lines included), without a Python loop over the rows.
 
     Quoted fields are cut out of the text in one pass (they may hold commas and line breaks),
