@@ -74,11 +74,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     from bizenv.status import warehouse_status
 
-    status = warehouse_status(_engine(args))
+    status = warehouse_status(_engine(args), args.out)
     for line in status.pop("lines"):
         print(line)
     _emit(status)
-    return 0
+    return 1 if args.check and not status["healthy"] else 0
 
 
 def cmd_demo_data(args: argparse.Namespace) -> int:
@@ -136,7 +136,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_evaluate)
 
-    p = sub.add_parser("status", parents=[common], help="periods, batches and recent runs")
+    p = sub.add_parser(
+        "status", parents=[common], help="periods, batches, recent runs and what needs attention"
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        action="append",
+        default=[],
+        help="also check this output folder against the warehouse (repeatable)",
+    )
+    p.add_argument(
+        "--check", action="store_true", help="exit 1 when something needs attention (a health probe)"
+    )
     p.set_defaults(func=cmd_status)
 
     p = sub.add_parser("demo-data", help="write a realistic demo data set")

@@ -6,27 +6,29 @@ The stages, each in its own module of `bizenv.evaluation`:
     compute    compute    weights, unit scores, indicator scores, composite, ranks, uncertainty
     store      store      flags, and the period's derived rows replaced in one transaction
     summarise  summary    the JSON summary
-    publish    publish    the output files, written only once the warehouse holds what they show
-    record     store      the run in `pipeline_runs`
+    publish    publish    the output files, moved into place only once the warehouse holds what
+                          they show, and `manifest.json` last (`manifest`)
+The run is logged in `pipeline_runs` (`bizenv.warehouse.runs`) from start to end, failures too.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import Engine
 
-from bizenv.errors import BizenvError
+from bizenv.errors import BizenvError, GateRefused
 from bizenv.evaluation.checks import validate_period, validate_responses
 from bizenv.evaluation.compute import compute_period
 from bizenv.evaluation.inputs import margins_path, read_period_metrics, read_period_responses
+from bizenv.evaluation.manifest import warehouse_state
 from bizenv.evaluation.publish import publish, usable_out_dir
 from bizenv.evaluation.rules import Rules
-from bizenv.evaluation.store import record_run, store_period
+from bizenv.evaluation.store import store_period
 from bizenv.evaluation.summary import EvaluationSummary, summarise
 from bizenv.periods import Period
 from bizenv.warehouse.engine import require_migrated
+from bizenv.warehouse.runs import finish_run, start_run
 
 __all__ = ["evaluate_period", "validate_period"]
 
@@ -44,25 +46,43 @@ def evaluate_period(
     The period's responses are validated first unless `validated` says `validate_period` already
     did so."""
     require_migrated(engine)
-    started = datetime.now(UTC)
     period_, rules = Period.parse(period), Rules.load(schema)
     out = usable_out_dir(Path(out_dir)) if out_dir is not None else None
+    run_id = start_run(engine, "evaluate", period_.label, out)
+    try:
+        summary = _evaluate(engine, run_id, period_, rules, out, margins, validated)
+    except BaseException as exc:
+        finish_run(engine, run_id, "refused" if isinstance(exc, GateRefused) else "failed", error=exc)
+        raise
+    finish_run(engine, run_id, "done", summary=summary)
+    return summary
 
+
+def _evaluate(
+    engine: Engine,
+    run_id: int,
+    period: Period,
+    rules: Rules,
+    out: Path | None,
+    margins: Path | str | None,
+    validated: bool,
+) -> EvaluationSummary:
     with engine.connect() as conn:
-        responses = read_period_responses(conn, period_, rules.questionnaire)
-        metrics = read_period_metrics(conn, period_)
+        responses = read_period_responses(conn, period, rules.questionnaire)
+        metrics = read_period_metrics(conn, period)
     if responses.empty and metrics.empty:
         raise BizenvError(
-            f"no accepted survey responses and no department metrics for period {period_}: load a batch first"
+            f"no accepted survey responses and no department metrics for period {period}: load a batch first"
         )
     outcomes = None
     if not validated:
-        outcomes = validate_responses(engine, responses, period_, docs_dir=out / "data_docs" if out else None)
-    results = compute_period(responses, metrics, period_, rules, margins_path(period_, margins))
+        outcomes = validate_responses(engine, responses, period, docs_dir=out / "data_docs" if out else None)
+    results = compute_period(responses, metrics, period, rules, margins_path(period, margins))
     with engine.begin() as conn:
         flags, rederived = store_period(conn, results, outcomes or [], rules)
+        # What this run committed, read inside its own transaction: the manifest names it.
+        state = warehouse_state(conn, period.label)
     summary = summarise(results, flags, outcomes, rederived, rules)
     if out is not None:
-        summary["outputs"] = publish(engine, out, results, flags, summary, rules)
-    record_run(engine, period_, started, summary)
+        summary["outputs"] = publish(engine, out, results, flags, summary, rules, run_id=run_id, state=state)
     return summary

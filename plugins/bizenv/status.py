@@ -1,16 +1,22 @@
-"""What monitoring asks first: which periods have data, which batches were refused, last runs."""
+"""What monitoring asks first: which periods have data, which batches were refused, last runs,
+runs that failed or never finished, and output folders that disagree with the warehouse."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, Engine, func, select
 
+from bizenv.evaluation.manifest import folder_problems
 from bizenv.warehouse import tables as t
 from bizenv.warehouse.engine import current_revision, require_migrated
 
 
-def warehouse_status(engine: Engine) -> dict:
+def warehouse_status(engine: Engine, out_dirs: list[Path] | None = None) -> dict:
+    """Everything `bizenv status` shows. `attention` lists what needs someone: runs that failed
+    or did not finish, and output folders (the latest evaluation's of each period, plus
+    `out_dirs`) whose files are not what the warehouse holds."""
     require_migrated(engine)
     b, runs = t.survey_batches, t.pipeline_runs
     with engine.connect() as conn:
@@ -47,6 +53,7 @@ def warehouse_status(engine: Engine) -> dict:
             .mappings()
             .all()
         )
+        attention = unfinished_runs(conn) + stale_folders(conn, out_dirs or [])
     periods: dict[str, dict] = {}
     for row in batches:
         entry = periods.setdefault(row["period"], {})
@@ -83,4 +90,52 @@ def warehouse_status(engine: Engine) -> dict:
         )
     if not periods:
         lines.append("no survey batches loaded yet")
-    return {"periods": periods, "validation": validation, "recent_runs": recent, "lines": lines}
+    lines += [f"attention: {problem}" for problem in attention]
+    return {
+        "periods": periods,
+        "validation": validation,
+        "recent_runs": recent,
+        "attention": attention,
+        "healthy": not attention,
+        "lines": lines,
+    }
+
+
+def latest_runs(conn: Connection) -> list[dict]:
+    """The latest run of each (command, period)."""
+    runs = t.pipeline_runs
+    latest = select(func.max(runs.c.id)).group_by(runs.c.command, runs.c.period).scalar_subquery()
+    return [
+        dict(row)
+        for row in conn.execute(select(runs).where(runs.c.id.in_(latest)).order_by(runs.c.id)).mappings()
+    ]
+
+
+def unfinished_runs(conn: Connection) -> list[str]:
+    """Latest runs that failed, or that started and never ended (running now, or killed)."""
+    problems = []
+    for run in latest_runs(conn):
+        what = f"{run['command']} {run['period'] or ''}".strip()
+        if run["status"] in {"failed", "refused"}:
+            problems.append(
+                f"{what} ended at {run['finished_at']} (run {run['id']}, {run['status']}): {run['error']}"
+            )
+        elif run["status"] == "running":
+            problems.append(
+                f"{what} started at {run['started_at']} has not finished (run {run['id']}): "
+                "still running, or stopped without a word (killed); re-run it if it is not running"
+            )
+    return problems
+
+
+def stale_folders(conn: Connection, out_dirs: list[Path]) -> list[str]:
+    """Problems of each period's latest published folder and of the folders asked about."""
+    folders: dict[Path, str | None] = {
+        Path(run["out_dir"]): run["period"]
+        for run in latest_runs(conn)
+        if run["command"] == "evaluate" and run["out_dir"] and run["status"] in {"done", "running"}
+    }
+    folders |= {Path(folder): folders.get(Path(folder)) for folder in out_dirs}
+    return [
+        problem for folder, period in folders.items() for problem in folder_problems(conn, folder, period)
+    ]

@@ -38,7 +38,7 @@ def test_migrations_match_the_table_definitions(engine):
 def test_migrate_is_idempotent(engine):
     before = current_revision(engine)
     migrate(engine)
-    assert current_revision(engine) == before == "0005"
+    assert current_revision(engine) == before == "0006"
     with engine.connect() as conn:
         assert conn.execute(select(t.units)).all() == []
 

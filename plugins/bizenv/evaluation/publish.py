@@ -1,10 +1,15 @@
 """The files staff read: rankings.csv and flags.csv (the contract's columns), quarantine.csv, and
-the HTML report and workbook, written after the warehouse has the results they show."""
+the HTML report and workbook, written after the warehouse has the results they show.
+
+They are written into a staging folder beside their place, then moved into place one by one
+(the old manifest removed first), and `manifest.json` is written last (see `manifest`): a kill at
+any point leaves either the last complete publication or a folder that `bizenv status` reports.
+"""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -12,6 +17,7 @@ from sqlalchemy import Connection, Engine, select
 
 from bizenv.errors import BizenvError
 from bizenv.evaluation.compute import PeriodResults
+from bizenv.evaluation.manifest import MANIFEST, write_manifest
 from bizenv.evaluation.rules import Rules
 from bizenv.evaluation.summary import EvaluationSummary
 from bizenv.periods import Period
@@ -80,14 +86,6 @@ def rankings_csv_frame(rankings: pd.DataFrame, policy: Policy) -> pd.DataFrame:
     return out[RANKINGS_COLUMNS]
 
 
-def _replace(path: Path, write: Callable[[Path], object]) -> str:
-    """Write beside the target, then rename over it: a reader (or a kill) never leaves half a file."""
-    partial = path.with_name(f".{path.stem}.partial{path.suffix}")
-    write(partial)
-    os.replace(partial, path)
-    return str(path)
-
-
 def publish(
     engine: Engine,
     out_dir: Path,
@@ -95,30 +93,52 @@ def publish(
     flags: pd.DataFrame,
     summary: EvaluationSummary,
     rules: Rules,
+    *,
+    run_id: int,
+    state: str,
 ) -> dict[str, str]:
-    """Every output file of the period, from results the warehouse already holds."""
+    """Every output file of the period, from results the warehouse already holds (`state`, the
+    digest of what run `run_id` committed, goes into the manifest)."""
+    staging = out_dir / f".staging-{run_id}"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    written = write_files(engine, staging, out_dir, results, flags, summary, rules)
+    (out_dir / MANIFEST).unlink(missing_ok=True)
+    outputs = {}
+    for key, name in written.items():
+        os.replace(staging / name, out_dir / name)
+        outputs[key] = str(out_dir / name)
+    staging.rmdir()
+    database = engine.url.render_as_string(hide_password=True)
+    files = [out_dir / name for name in written.values()]
+    write_manifest(
+        out_dir, run_id=run_id, period=results.period.label, state=state, files=files, database=database
+    )
+    docs = docs_index(out_dir / "data_docs")
+    if docs.exists():
+        outputs["data_docs"] = str(docs)
+    return outputs
+
+
+def write_files(
+    engine: Engine,
+    folder: Path,
+    out_dir: Path,
+    results: PeriodResults,
+    flags: pd.DataFrame,
+    summary: EvaluationSummary,
+    rules: Rules,
+) -> dict[str, str]:
+    """Write the period's files into `folder`; their names by output key. Links point where the
+    files will be once published (`out_dir`)."""
     policy, period = rules.policy, results.period
     with engine.connect() as conn:
         quarantine = period_quarantine(conn, period)
     ranking_rows = rankings_csv_frame(results.rankings, policy)
     # Spreadsheet-bound: text that would run as a formula gets a leading quote (numbers never do).
-    outputs = {
-        "rankings": _replace(
-            out_dir / "rankings.csv",
-            lambda p: safe_cells(ranking_rows).to_csv(p, index=False, encoding="utf-8"),
-        ),
-        "flags": _replace(
-            out_dir / "flags.csv",
-            lambda p: safe_cells(flags[FLAGS_COLUMNS]).to_csv(p, index=False, encoding="utf-8"),
-        ),
-        "quarantine": _replace(
-            out_dir / "quarantine.csv",
-            lambda p: safe_cells(quarantine).to_csv(p, index=False, encoding="utf-8-sig"),
-        ),
-    }
-    docs = docs_index(out_dir / "data_docs")
-    if docs.exists():
-        outputs["data_docs"] = str(docs)
+    safe_cells(ranking_rows).to_csv(folder / "rankings.csv", index=False, encoding="utf-8")
+    safe_cells(flags[FLAGS_COLUMNS]).to_csv(folder / "flags.csv", index=False, encoding="utf-8")
+    safe_cells(quarantine).to_csv(folder / "quarantine.csv", index=False, encoding="utf-8-sig")
     report = PeriodReport(
         period=period.label,
         rankings=results.rankings,
@@ -133,9 +153,13 @@ def publish(
         registry=rules.registry,
         policy=policy,
     )
-    data_docs = "data_docs/index.html" if docs.exists() else None
-    outputs["report_html"] = _replace(
-        out_dir / "report.html", lambda p: write_html(p, report, summary, data_docs)
-    )
-    outputs["report_xlsx"] = _replace(out_dir / "report.xlsx", lambda p: write_workbook(p, report))
-    return outputs
+    data_docs = "data_docs/index.html" if docs_index(out_dir / "data_docs").exists() else None
+    write_html(folder / "report.html", report, summary, data_docs)
+    write_workbook(folder / "report.xlsx", report)
+    return {
+        "rankings": "rankings.csv",
+        "flags": "flags.csv",
+        "quarantine": "quarantine.csv",
+        "report_html": "report.html",
+        "report_xlsx": "report.xlsx",
+    }

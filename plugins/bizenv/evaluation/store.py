@@ -3,16 +3,12 @@ replaced in one transaction, and the later periods whose flags look back at it."
 
 from __future__ import annotations
 
-import json
-from datetime import UTC, datetime
-
 import pandas as pd
-from sqlalchemy import Connection, Engine, delete
+from sqlalchemy import Connection, delete
 
 from bizenv.evaluation.compute import PeriodResults
 from bizenv.evaluation.inputs import stored_respondent_scores
 from bizenv.evaluation.rules import Rules
-from bizenv.evaluation.summary import EvaluationSummary
 from bizenv.flags.history import later_periods, read_history, stored_rankings
 from bizenv.flags.paired import overlap_covariance
 from bizenv.flags.rules import period_flags
@@ -120,17 +116,3 @@ def store_period(
         insert_frame(conn, t.indicator_scores, results.indicator_rows.assign(period=period.label)[columns])
         insert_frame(conn, t.city_indicators, results.city.assign(period=period.label))
     return flags, rederive_later_flags(conn, period, registry, policy, rules.questionnaire)
-
-
-def record_run(engine: Engine, period: Period, started: datetime, summary: EvaluationSummary) -> None:
-    with engine.begin() as conn:
-        conn.execute(
-            t.pipeline_runs.insert().values(
-                period=period.label,
-                command="evaluate",
-                started_at=started,
-                finished_at=datetime.now(UTC),
-                status="done",
-                summary=json.dumps(summary, ensure_ascii=False),
-            )
-        )

@@ -282,4 +282,7 @@ pipeline_runs = Table(
     Column("finished_at", DateTime(timezone=True)),
     Column("status", String(16), nullable=False),
     Column("summary", Text),
+    # The output folder the run writes to, and the one-line error of a failed run.
+    Column("out_dir", Text),
+    Column("error", Text),
 )
