@@ -53,7 +53,7 @@ def warehouse_status(engine: Engine, out_dirs: list[Path] | None = None) -> dict
             .mappings()
             .all()
         )
-        attention = unfinished_runs(conn) + stale_folders(conn, out_dirs or [])
+        attention = unfinished_runs(conn) + late_batches(conn) + stale_folders(conn, out_dirs or [])
     periods: dict[str, dict] = {}
     for row in batches:
         entry = periods.setdefault(row["period"], {})
@@ -101,10 +101,11 @@ def warehouse_status(engine: Engine, out_dirs: list[Path] | None = None) -> dict
     }
 
 
-def latest_runs(conn: Connection) -> list[dict]:
-    """The latest run of each (command, period)."""
+def latest_runs(conn: Connection, status: str | None = None) -> list[dict]:
+    """The latest run of each (command, period), or the latest with `status`."""
     runs = t.pipeline_runs
-    latest = select(func.max(runs.c.id)).group_by(runs.c.command, runs.c.period).scalar_subquery()
+    which = select(func.max(runs.c.id)).group_by(runs.c.command, runs.c.period)
+    latest = (which if status is None else which.where(runs.c.status == status)).scalar_subquery()
     return [
         dict(row)
         for row in conn.execute(select(runs).where(runs.c.id.in_(latest)).order_by(runs.c.id)).mappings()
@@ -125,6 +126,32 @@ def unfinished_runs(conn: Connection) -> list[str]:
                 f"{what} started at {run['started_at']} has not finished (run {run['id']}): "
                 "still running, or stopped without a word (killed); re-run it if it is not running"
             )
+    return problems
+
+
+def late_batches(conn: Connection) -> list[str]:
+    """Periods with batches accepted after their last completed evaluation started: the
+    published results do not include them yet."""
+    problems = []
+    evaluated = {
+        run["period"]: run["started_at"]
+        for run in latest_runs(conn, status="done")
+        if run["command"] == "evaluate"
+    }
+    for batches, what in ((t.survey_batches, "survey"), (t.metric_batches, "metrics")):
+        for period, started in evaluated.items():
+            count = conn.execute(
+                select(func.count())
+                .select_from(batches)
+                .where(
+                    batches.c.period == period, batches.c.status == "accepted", batches.c.loaded_at > started
+                )
+            ).scalar_one()
+            if count:
+                problems.append(
+                    f"{period}: {count} {what} batch(es) accepted after the last evaluation "
+                    f"(started {started}): re-run evaluate"
+                )
     return problems
 
 

@@ -136,3 +136,14 @@ def test_status_without_check_exits_0_even_when_something_needs_attention(
     code, summary, _ = run_cli(capsys, "status", "--db", warehouse_url, "--out", str(tmp_path / "none"))
     assert (code, summary["healthy"]) == (0, False)
     assert summary["attention"] == [f"{tmp_path / 'none'}: the output folder is missing"]
+
+
+def test_a_batch_accepted_after_the_last_evaluation_needs_attention(loaded, warehouse_url, tmp_path, capsys):
+    evaluate_period(loaded, "2026H1", tmp_path / "out")
+    load_rows(capsys, tmp_path / "s2.csv", unit_sample("税务局", 30, "不满意", start=300), warehouse_url)
+    code, summary, _ = status(capsys, warehouse_url)
+    assert code == 1
+    assert len(summary["attention"]) == 1
+    assert summary["attention"][0].startswith("2026H1: 1 survey batch(es) accepted after the last evaluation")
+    evaluate_period(loaded, "2026H1", tmp_path / "out")
+    assert status(capsys, warehouse_url)[0] == 0

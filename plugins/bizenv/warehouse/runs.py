@@ -28,7 +28,8 @@ def start_run(engine: Engine, command: str, period: str | None, out_dir: Path | 
                 command=command,
                 started_at=datetime.now(UTC),
                 status="running",
-                out_dir=str(out_dir) if out_dir is not None else None,
+                # Absolute: `bizenv status` checks the folder from wherever it is run.
+                out_dir=str(out_dir.resolve()) if out_dir is not None else None,
             )
         )
         key = result.inserted_primary_key
