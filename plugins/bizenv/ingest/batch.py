@@ -126,6 +126,11 @@ def load(engine: Engine, kind: BatchKind, path: Path | str, period: Period) -> d
     with engine.begin() as conn:
         lock_for_write(conn, kind.accepted_table, t.quarantined_rows, kind.batches)
         ensure_period(conn, period)
+        # A load of the same file may have committed since `identify` looked: look again under
+        # the write lock (SQLite's is taken by the first write, ensure_period's insert).
+        loaded = loaded_before(conn, kind, table, period)
+        if loaded is not None:
+            return loaded
         sync_units(conn, kind.registry)
         settled = (
             refuse(checked, rows, why) if why else kind.settle(conn, checked, rows, period, table.batch_id)
@@ -140,9 +145,14 @@ def load(engine: Engine, kind: BatchKind, path: Path | str, period: Period) -> d
 
 def identify(engine: Engine, kind: BatchKind, table: RawTable, period: Period) -> dict | None:
     """The summary of the batch already loaded from these very bytes (nothing changes), or None."""
-    b = kind.batches
     with engine.connect() as conn:
-        existing = conn.execute(select(b).where(b.c.batch_id == table.batch_id)).mappings().first()
+        return loaded_before(conn, kind, table, period)
+
+
+def loaded_before(conn: Connection, kind: BatchKind, table: RawTable, period: Period) -> dict | None:
+    """`identify` as `conn` sees the warehouse."""
+    b = kind.batches
+    existing = conn.execute(select(b).where(b.c.batch_id == table.batch_id)).mappings().first()
     if existing is None:
         return None
     if kind.one_period_per_file and existing["period"] != period.label:
