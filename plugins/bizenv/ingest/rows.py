@@ -38,6 +38,7 @@ from bizenv.schemas.models import (
     QualityRules,
     Questionnaire,
     Registry,
+    Scale,
     Speeder,
     StraightLining,
     TooManyUnits,
@@ -87,8 +88,6 @@ class StandardBatch:
 
 _OFFSET = r"(?:Z|[+-]\d{2}:?\d{2})$"
 NO_UNIT = "no unit is named (in a wide export: the respondent rated no unit)"
-# Floats hold every whole number up to 2**53 exactly.
-EXACT_INTEGERS = 2**53
 CITY_TIMEZONE = "Asia/Shanghai"
 # A submission may be stamped this much later than the load by a clock running ahead.
 CLOCK_SKEW = timedelta(days=1)
@@ -120,11 +119,28 @@ def parse_duration(text: pd.Series) -> pd.Series:
     return numbers.mask(malformed, -1.0).astype(float)
 
 
+def scale_numbers(text: pd.Series, scale: Scale) -> pd.Series:
+    """The scale point of each answer written as a number in one of the questionnaire's
+    `scale.number_forms` and within 1..points; NaN for any other text (labels included).
+
+    Only the declared forms count: `pd.to_numeric` alone would also read "1e0", "+5", "05" or
+    "5." as scores, forms no survey tool writes, which point at a file edited or converted by
+    hand and so are quarantined as off_scale rather than guessed at. `text` is stripped."""
+    pattern = scale.number_pattern()
+    if pattern is None:
+        return pd.Series(np.nan, index=text.index, dtype=float)
+    written = text.str.fullmatch(pattern).fillna(False).astype(bool)
+    # Every form starts with the point's digits; what follows them is a decimal point and zeros.
+    digits = text.where(written).str.extract(r"^([0-9]+)", expand=False)
+    number = pd.to_numeric(digits, errors="coerce").astype(float)
+    return number.where(number <= scale.points)
+
+
 def score_answers(answers: pd.DataFrame, questionnaire: Questionnaire) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Answer text → scale points (NaN for missing); second frame marks answers off the scale.
 
-    Any text that is not a label or a whole number on the scale is off it, numbers that are not
-    finite (`inf`, `-Infinity`, `nan`, `1e400`) included."""
+    Any text that is not a label or a number in a declared form on the scale is off it (see
+    `scale_numbers`)."""
     scale = questionnaire.scale
     lookup = {label: float(v) for label, v in scale.labels.items()}
     missing = set(questionnaire.missing_labels) | {""}
@@ -132,9 +148,7 @@ def score_answers(answers: pd.DataFrame, questionnaire: Questionnaire) -> tuple[
     off_scale = {}
     for column in answers.columns:
         text = answers[column].astype("str").str.strip()
-        number = pd.to_numeric(text, errors="coerce")
-        on_scale = (number >= 1) & (number <= scale.points) & (number == np.floor(number))
-        value = text.map(lookup).fillna(number.where(on_scale))
+        value = text.map(lookup).fillna(scale_numbers(text, scale))
         scores[column] = value.astype(float)
         off_scale[column] = value.isna() & ~text.isin(missing)
     return pd.DataFrame(scores, index=answers.index), pd.DataFrame(off_scale, index=answers.index)
@@ -265,13 +279,30 @@ def check_answers(problems: Problems, std: pd.DataFrame, questionnaire: Question
     """Scale points of every item (NaN where not answered); an answer off the scale is a problem."""
     items = questionnaire.items()
     scores, off_scale = score_answers(std[[item.code for item in items]], questionnaire)
+    hint = number_form_hint(questionnaire.scale)
     for item in items:
+        # A number that is a point of the scale, written in a form the questionnaire does not
+        # declare ("05", "5.0", "1e0"), is told why: it looks like an answer on the scale.
+        number = pd.to_numeric(std[item.code].astype("str").str.strip(), errors="coerce")
+        looks_on_scale = (number >= 1) & (number <= questionnaire.scale.points) & (number % 1 == 0)
         problems.add(
             "off_scale",
             off_scale[item.code],
-            f"{item.label}=" + quote(std[item.code]) + " is not an answer on the scale",
+            f"{item.label}="
+            + quote(std[item.code])
+            + " is not an answer on the scale"
+            + pd.Series(hint, index=std.index).where(looks_on_scale, ""),
         )
     return scores
+
+
+def number_form_hint(scale: Scale) -> str:
+    """What to say of a scale point written as a number in a form the scale does not declare."""
+    forms = {"integer": "plain digits (5)", "decimal_zero": "digits with a decimal point and zeros (5.0)"}
+    accepted = " or ".join(forms[form] for form in dict.fromkeys(scale.number_forms))
+    if not accepted:
+        return " (the questionnaire accepts labels only, not numbers: scale.number_forms is empty)"
+    return f" (the questionnaire accepts numbers only as {accepted} from 1 to {scale.points}: scale.number_forms)"
 
 
 def check_attributes(problems: Problems, std: pd.DataFrame, questionnaire: Questionnaire) -> None:
@@ -307,7 +338,9 @@ def accepted_rows(
 
 def parsed_rows(std: pd.DataFrame, values: pd.DataFrame, questionnaire: Questionnaire) -> pd.DataFrame:
     """Every row parsed for the suite (None where blank): key, unit_code, submitted_at,
-    duration_seconds, the attributes, and each item's answer (whole numbers written as such)."""
+    duration_seconds, the attributes, and each item's answer: a number in a declared form on
+    the scale as its plain point ("5.0" → "5" when `decimal_zero` is declared), any other text as
+    written, so the suite sees an answer off the scale exactly when the row check does."""
 
     def blank_to_none(series: pd.Series) -> pd.Series:
         text = series.astype("str").str.strip()
@@ -316,12 +349,8 @@ def parsed_rows(std: pd.DataFrame, values: pd.DataFrame, questionnaire: Question
     answers = {}
     for item in questionnaire.items():
         text = std[item.code].astype("str").str.strip()
-        number = pd.to_numeric(text, errors="coerce")
-        # Whole numbers an integer holds exactly; `inf`, `nan`, `1e400` or `1e300` stay as written.
-        whole = (number.abs() <= EXACT_INTEGERS) & (number == np.floor(number))
-        answers[item.code] = blank_to_none(
-            text.where(~whole, number.where(whole).astype("Int64").astype("str"))
-        )
+        point = scale_numbers(text, questionnaire.scale)
+        answers[item.code] = blank_to_none(text.where(point.isna(), point.astype("Int64").astype("str")))
     return pd.DataFrame(
         {
             "respondent_key": blank_to_none(values["key"]),

@@ -100,9 +100,20 @@ class Registry(_Strict):
 # --- questionnaire -----------------------------------------------------------------------
 
 
+NumberForm = Literal["integer", "decimal_zero"]
+
+# What each number form of `scale.number_forms` accepts: the whole answer (spaces around it
+# stripped) must match, and its digits before any decimal point are the scale point. `integer`
+# is plain ASCII digits without a sign or a leading zero ("5", not "05", "+5" or "５");
+# `decimal_zero` adds a decimal point and zeros ("5.0", "5.00"), not a bare "5." or "5.5".
+NUMBER_FORMS: dict[str, str] = {"integer": r"[1-9][0-9]*", "decimal_zero": r"[1-9][0-9]*\.0+"}
+
+
 class Scale(_Strict):
     points: int = Field(ge=2)
     labels: dict[str, int]
+    # How an answer may be written as a number instead of a label; an empty list: labels only.
+    number_forms: list[NumberForm]
 
     @model_validator(mode="after")
     def _labels_on_scale(self) -> Scale:
@@ -110,6 +121,12 @@ class Scale(_Strict):
         if bad:
             raise ValueError(f"labels outside 1..{self.points}: {bad}")
         return self
+
+    def number_pattern(self) -> str | None:
+        """One regular expression for every declared number form (None when answers are labels
+        only), for `Series.str.fullmatch`."""
+        forms = [NUMBER_FORMS[form] for form in dict.fromkeys(self.number_forms)]
+        return "|".join(f"(?:{form})" for form in forms) or None
 
 
 class Item(_Strict):
