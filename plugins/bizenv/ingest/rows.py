@@ -35,6 +35,7 @@ from bizenv.ingest.privacy import hash_identities, mask_personal_numbers
 from bizenv.ingest.problems import Problems, quote
 from bizenv.periods import Period
 from bizenv.schemas.models import (
+    ImplausibleDuration,
     QualityRules,
     Questionnaire,
     Registry,
@@ -372,6 +373,7 @@ def apply_quality_rules(
     key = values["key"].str.upper()
     findings = [
         speeders(values["duration_seconds"], key, rules.speeder),
+        implausible_durations(values["duration_seconds"], rules.implausible_duration),
         too_many_units(values["unit_code"], key, rules.too_many_units),
         straight_lining(scores, rules.straight_lining),
     ]
@@ -411,6 +413,32 @@ def speeders(duration: pd.Series, key: pd.Series, rule: Speeder) -> Finding | No
         f"({rule.share_of_median:.0%} of the batch median {median:.0f} s)",
         f"{int(fast.sum())} row(s) completed in under {limit:.0f} s",
     )
+
+
+def implausible_durations(duration: pd.Series, rule: ImplausibleDuration) -> Finding:
+    """Rows whose completion time is longer than any real answering session (`max_seconds`):
+    the number is wrong (milliseconds for seconds, a clock error, a damaged cell), so neither it
+    nor the answers timed by it are taken at face value."""
+    long = duration > rule.max_seconds
+    limit = f"{rule.max_seconds:.0f} s{_span(rule.max_seconds)}"
+    written = duration[long].map("{:.0f}".format).reindex(duration.index, fill_value="")
+    return Finding(
+        "implausible_duration",
+        rule.action,
+        long,
+        "duration=" + written + f" s is longer than the plausible maximum of {limit}: check the "
+        "unit (seconds) and the survey tool's clock",
+        f"{int(long.sum())} row(s) with a completion time above {limit}",
+    )
+
+
+def _span(seconds: float) -> str:
+    """' (7 days)', ' (2 hours)': a limit in seconds as people think of it, when it is whole."""
+    for name, size in (("days", 86400), ("hours", 3600), ("minutes", 60)):
+        if seconds >= size and seconds % size == 0:
+            count = seconds / size
+            return f" ({count:g} {name if count != 1 else name[:-1]})"
+    return ""
 
 
 def too_many_units(unit: pd.Series, key: pd.Series, rule: TooManyUnits) -> Finding:

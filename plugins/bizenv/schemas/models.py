@@ -339,6 +339,11 @@ class Speeder(_Strict):
     share_of_median: float = Field(gt=0, lt=1)
 
 
+class ImplausibleDuration(_Strict):
+    action: Literal["quarantine", "warn"]
+    max_seconds: float = Field(gt=0)
+
+
 class StraightLining(_Strict):
     action: Literal["quarantine", "warn"]
     min_items: int = Field(ge=2)
@@ -356,6 +361,7 @@ class TopBoxBatch(_Strict):
 
 class QualityRules(_Strict):
     speeder: Speeder
+    implausible_duration: ImplausibleDuration
     straight_lining: StraightLining
     too_many_units: TooManyUnits
     top_box_batch: TopBoxBatch
