@@ -204,4 +204,15 @@ def to_standard(table: RawTable, questionnaire: Questionnaire) -> StandardBatch:
         key_column=layout.key,
         comment_column=layout.comment,
         notes=notes,
+        fields=respondent_fields(table, long["source_row"]),
+        header_fields=len(frame.columns),
     )
+
+
+def respondent_fields(table: RawTable, source_row: pd.Series) -> pd.Series | None:
+    """The fields of each unit row's respondent line (a CSV's; None for a workbook). A line cut
+    short loses its last grids and its comment, which then look skipped or blank: every unit
+    row of that respondent is `short_row`, not only the one whose grid was cut."""
+    if table.fields is None:
+        return None
+    return pd.Series(table.fields.reindex(source_row).to_numpy(), index=source_row.index)
