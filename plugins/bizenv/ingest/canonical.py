@@ -50,4 +50,5 @@ def to_standard(table: RawTable, questionnaire: Questionnaire) -> StandardBatch:
         comment_column=questionnaire.respondent.comment.column,
         fields=table.fields,
         header_fields=len(frame.columns),
+        uncalculated=table.uncalculated,
     )

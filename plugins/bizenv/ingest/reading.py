@@ -9,6 +9,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from bizenv.errors import BizenvError
@@ -36,6 +37,11 @@ class RawTable:
     # truncated row from one whose last cells are blank. None for XLSX (a sheet has no rows
     # shorter than its header: missing cells are blank cells).
     fields: pd.Series | None = None
+    # XLSX only, and only when the first sheet has formulas: True where a cell holds a formula
+    # with no usable value stored (a workbook written by a program and never calculated, or a
+    # formula whose value is an error). pandas reads such a cell blank, which it is not: the
+    # answer is there, only not computed. Same index and columns as `frame`.
+    uncalculated: pd.DataFrame | None = None
 
 
 def file_sha256(path: Path) -> str:
@@ -66,9 +72,14 @@ def read_table(path: Path) -> RawTable:
         raise BizenvError("the file is empty", file=str(path))
     batch_id = hashlib.sha256(data).hexdigest()
     suffix = path.suffix.lower()
+    uncalculated: pd.DataFrame | None = None
     if suffix in {".xlsx", ".xlsm"} or zipfile.is_zipfile(io.BytesIO(data)):
         frame, encoding, file_format = _read_xlsx(data, path), None, "xlsx"
         fields = None
+        uncalculated = formulas_without_value(data, path)
+        if uncalculated is not None:
+            frame, uncalculated = _aligned(frame, uncalculated)
+            _refuse_uncalculated_header(uncalculated, path)
     elif suffix in {".csv", ".txt", ""}:
         encoding = detect_encoding(data, path)
         frame, file_format = _read_csv(data, encoding, path), "csv"
@@ -91,12 +102,20 @@ def read_table(path: Path) -> RawTable:
     body = frame.iloc[1:].set_axis(header, axis=1)
     body.index = pd.RangeIndex(2, 2 + len(body))
     blank = (body == "").all(axis=1)
+    if uncalculated is not None:
+        uncalculated = uncalculated.iloc[1:].set_axis(header, axis=1).set_axis(body.index)
+        # A row whose only cells are uncalculated formulas is not blank: it has answers.
+        blank &= ~uncalculated.any(axis=1)
+        uncalculated = uncalculated[~blank]
     body = body[~blank]
     if body.empty:
         raise BizenvError("the file has a header but no rows", file=str(path))
     if fields is not None:
         fields = fields.iloc[1:].set_axis(pd.RangeIndex(2, 2 + len(fields) - 1))[~blank]
-    return RawTable(path, body, file_format, encoding, batch_id, blank_rows=int(blank.sum()), fields=fields)
+    return RawTable(
+        path, body, file_format, encoding, batch_id,
+        blank_rows=int(blank.sum()), fields=fields, uncalculated=uncalculated,
+    )  # fmt: skip
 
 
 def require_header(
@@ -176,6 +195,73 @@ def _read_csv(data: bytes, encoding: str, path: Path) -> pd.DataFrame:
         raise BizenvError(f"malformed CSV ({exc})", file=str(path)) from None
     except pd.errors.EmptyDataError:
         raise BizenvError("the file is empty", file=str(path)) from None
+
+
+# A formula element (`<f>`, `<f t="shared" .../>`, with or without a namespace prefix) in a
+# worksheet's XML; nothing else in a worksheet is named `f`.
+_FORMULA_ELEMENT = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?f[\s>/]")
+
+
+def formulas_without_value(data: bytes, path: Path) -> pd.DataFrame | None:
+    """True where a cell of the first sheet holds a formula and pandas read it blank, by sheet
+    position (row 1 and column A first); None when no worksheet has a formula (the usual case,
+    found from the XML without parsing the sheet).
+
+    pandas reads the values Excel stored with each formula when it last calculated the workbook.
+    A workbook written by a program (openpyxl, some exports) and never opened in Excel stores
+    none, so its formula cells read blank: answers silently lost. The sheet is read once more
+    with the formulas themselves (openpyxl, read-only), and a cell that holds a formula but read
+    blank is marked. A formula whose stored value is an error (`#DIV/0!`) also reads blank and
+    is marked too; a formula with a stored value is read as that value."""
+    import openpyxl  # type: ignore[import-untyped]  # only for workbooks with formulas
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            sheets = [n for n in archive.namelist() if n.startswith("xl/worksheets/") and n.endswith(".xml")]
+            if not any(_FORMULA_ELEMENT.search(archive.read(name)) for name in sheets):
+                return None
+        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+    except (zipfile.BadZipFile, ValueError, KeyError, OSError) as exc:
+        raise BizenvError(f"not a readable XLSX workbook ({exc})", file=str(path)) from None
+    try:
+        sheet = book.worksheets[0]
+        sheet.reset_dimensions()  # as pandas does: the declared extent may be wrong
+        cells = pd.DataFrame(list(sheet.iter_rows(values_only=True)))
+    finally:
+        book.close()
+    # Formulas come back as text starting with "=", everything else as its value (text typed
+    # as "=1+1" is the same text in both readings, so it is never marked below).
+    return pd.DataFrame(
+        np.char.startswith(cells.to_numpy(dtype=str), "="), index=cells.index, columns=cells.columns
+    )
+
+
+def _aligned(frame: pd.DataFrame, formulas: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The sheet as pandas read it and the marks of `formulas_without_value`, on one grid.
+
+    pandas drops trailing rows it read blank, uncalculated ones included: they come back as
+    blank rows. Formulas beyond the last column pandas read are outside the header's columns
+    and are not marked."""
+    rows = pd.RangeIndex(max(len(frame), len(formulas)))
+    frame = frame.reindex(index=rows, fill_value="")
+    formulas = formulas.reindex(index=rows, columns=frame.columns, fill_value=False).astype(bool)
+    return frame, formulas & (frame == "")
+
+
+def _refuse_uncalculated_header(uncalculated: pd.DataFrame, path: Path) -> None:
+    """A header cell that is an uncalculated formula has no column name: exit 2 naming it."""
+    from openpyxl.utils import get_column_letter  # type: ignore[import-untyped]
+
+    header = uncalculated.iloc[0]
+    if header.any():
+        position = int(header.to_numpy().argmax())
+        raise BizenvError(
+            "the header cell holds a formula with no calculated value: open the workbook in Excel "
+            "and save it, or type the column name",
+            file=str(path),
+            row=1,
+            column=get_column_letter(position + 1),
+        )
 
 
 def _read_xlsx(data: bytes, path: Path) -> pd.DataFrame:

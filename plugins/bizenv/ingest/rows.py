@@ -69,6 +69,9 @@ class StandardBatch:
     # answers but missing ones.
     fields: pd.Series | None = None
     header_fields: int = 0
+    # True where a cell the row is read from holds a formula with no usable value (same index as
+    # `frame`, columns named as in the file; see `RawTable.uncalculated`), when the file has any.
+    uncalculated: pd.DataFrame | None = None
 
     def quarantine_raw(self, index: pd.Index, salt: str) -> pd.Series:
         """Original cells as kept in quarantine: the identity salted-hashed, comments masked."""
@@ -173,6 +176,7 @@ def check_rows(
     std = batch.frame
     problems = Problems(std.index)
     check_field_count(problems, batch)
+    check_formulas(problems, batch)
     values = pd.DataFrame(
         {
             "key": check_respondent_key(problems, std["respondent_key"], questionnaire),
@@ -218,6 +222,23 @@ def check_field_count(problems: Problems, batch: StandardBatch) -> None:
         "the row has " + fields.astype("Int64").astype("str") + f" of the header's {batch.header_fields} "
         "fields (cut short or truncated); load the complete row",
     )
+
+
+def check_formulas(problems: Problems, batch: StandardBatch) -> None:
+    """A row with a cell holding a formula but no value is `formula_without_value`: the cell reads
+    blank, yet something was entered there, so the row's answers are not all known. Loading the
+    workbook once calculated (saved from Excel, or the cells pasted as values) accepts it."""
+    if batch.uncalculated is None:
+        return
+    marks = batch.uncalculated.reindex(batch.frame.index, fill_value=False)
+    for column in marks.columns[marks.any()]:
+        problems.add(
+            "formula_without_value",
+            marks[column],
+            f"{column} holds a formula with no calculated value (the workbook was written by a "
+            "program and never calculated, or the formula gives an error): open the workbook in "
+            "Excel and save it, or paste the cells as values, and load it again",
+        )
 
 
 def check_not_future(

@@ -154,6 +154,9 @@ def to_standard(table: RawTable, questionnaire: Questionnaire) -> StandardBatch:
     for unit, cells in layout.units.items():
         answers = frame[list(cells.values())]
         shown = ~answers.apply(lambda col: col.str.strip().isin(NOT_SHOWN)).all(axis=1)
+        if table.uncalculated is not None:
+            # A grid cell holding an uncalculated formula reads blank, yet was filled in.
+            shown |= table.uncalculated[list(cells.values())].any(axis=1)
         shown_any |= shown
         if not shown.any():
             continue
@@ -206,6 +209,7 @@ def to_standard(table: RawTable, questionnaire: Questionnaire) -> StandardBatch:
         notes=notes,
         fields=respondent_fields(table, long["source_row"]),
         header_fields=len(frame.columns),
+        uncalculated=unit_row_formulas(table, layout, [fmt.submitted_at_column, fmt.duration_column], long),
     )
 
 
@@ -216,3 +220,22 @@ def respondent_fields(table: RawTable, source_row: pd.Series) -> pd.Series | Non
     if table.fields is None:
         return None
     return pd.Series(table.fields.reindex(source_row).to_numpy(), index=source_row.index)
+
+
+def unit_row_formulas(
+    table: RawTable, layout: Layout, meta: list[str], long: pd.DataFrame
+) -> pd.DataFrame | None:
+    """Uncalculated formulas (`RawTable.uncalculated`) in the cells each unit row is read from:
+    its respondent's own cells (`meta`, key, attributes, comment) and its own unit's grid, not
+    the other units' grids. Only the columns holding any, by original column name."""
+    if table.uncalculated is None:
+        return None
+    own = [*meta, layout.key, *layout.attributes.values(), layout.comment]
+    wide = table.uncalculated[own + [c for cells in layout.units.values() for c in cells.values()]]
+    wide = wide.loc[:, wide.any()]
+    marks = pd.DataFrame(wide.loc[long["_row"]].to_numpy(), index=long.index, columns=wide.columns)
+    for unit, cells in layout.units.items():
+        grid = [c for c in cells.values() if c in marks.columns]
+        if grid:
+            marks.loc[(long["_unit"] != unit).to_numpy(), grid] = False
+    return marks
