@@ -25,7 +25,12 @@ UTF-8, UTF-8 with BOM or GB18030). Then it is moved, never deleted:
 - unreadable, wrong header, or refused by the quarantine gate → `rejected/<period>/`, with an
   errors file beside it (`.errors.txt` with the one-line reason, or `.errors.csv` listing every
   quarantined row, its reasons and its original values). That file's task fails, with the
-  reason in its log; the other files are unaffected.
+  reason in its log; the other files are unaffected;
+- dropped directly in `inbox/` instead of `inbox/<period>/` → `rejected/unsorted/`, with an
+  `.errors.txt` saying where to put it; that file's task fails.
+
+Hidden and temporary files (`.DS_Store`, `.~lock.x.csv#`, `~$x.xlsx`) and folders inside a
+period folder are left where they are; `list_inbox` logs each of them as a warning.
 """
 
 
@@ -47,10 +52,10 @@ UTF-8, UTF-8 with BOM or GB18030). Then it is moved, never deleted:
 def survey_ingest() -> None:
     @task
     def list_inbox(params: Mapping[str, Any] | None = None) -> list[dict]:
+        from bizenv.airflow_support.runtime import inbox_files
         from bizenv.config import landing_dir
-        from bizenv.ingest.inbox import Landing, waiting_files
 
-        return waiting_files(Landing(landing_dir()), float((params or {}).get("min_file_age_seconds", 60)))
+        return inbox_files(landing_dir(), float((params or {}).get("min_file_age_seconds", 60)))
 
     @task(outlets=[SURVEY_RESPONSES], map_index_template="{{ item['path'].split('/')[-1] }}")
     def load_file(item: dict) -> dict:

@@ -92,6 +92,19 @@ def fail_fast_on_bad_data() -> Iterator[None]:
         raise AirflowFailException(str(exc)) from None
 
 
+def inbox_files(landing_root: Path, min_age_seconds: float) -> list[dict]:
+    """The inbox files the ingest run loads, oldest first; every entry it leaves in place
+    (hidden and temporary files, folders inside a period folder) is logged as a warning with
+    why, so a file that is not loaded is seen in the task log rather than ignored."""
+    from bizenv.ingest.inbox import Landing, scan_inbox
+
+    scan = scan_inbox(Landing(landing_root), min_age_seconds)
+    for item in scan.skipped:
+        log.warning("left in the inbox, not loaded: %s: %s", item["path"], item["why"])
+    log.info("%d file(s) to load, %d left in place", len(scan.ready), len(scan.skipped))
+    return scan.ready
+
+
 SALT_VARIABLE = "bizenv_salt"
 
 

@@ -5,6 +5,11 @@ a `.quarantine.csv` beside them when some of their rows were quarantined; files
 that cannot be read, or whose batch the quarantine gate refused, go to rejected/<period>/ with
 an errors file beside them saying what to fix. Moved files carry the first 12 hex digits of
 their SHA-256 in their name, so two deliveries with the same name never overwrite each other.
+
+Nothing in the inbox goes unnoticed: a file dropped directly in inbox/ (not in a period folder)
+is rejected to rejected/unsorted/ with an errors file saying where it belongs; hidden and
+temporary files (`.DS_Store`, `.~lock.x.csv#`, Excel's `~$x.xlsx`) and folders inside a period
+folder are left where they are, and listed as skipped for the log.
 """
 
 from __future__ import annotations
@@ -26,6 +31,11 @@ from bizenv.warehouse import tables as t
 from bizenv.warehouse.engine import require_migrated
 
 SURVEY_SUFFIXES = {".csv", ".xlsx", ".xlsm"}
+# Names of files an editor, a spreadsheet or the operating system keeps beside the files people
+# drop (lock files, Finder's .DS_Store, Excel's owner file ~$name.xlsx): never loaded, never moved.
+TEMPORARY_PREFIXES = (".", "~$")
+# Where files dropped directly in inbox/ are rejected to (not a period label, so never a period).
+UNSORTED = "unsorted"
 
 
 @dataclass(frozen=True)
@@ -42,23 +52,62 @@ class Landing:
         return path
 
 
-def waiting_files(landing: Landing, min_age_seconds: float = 60.0) -> list[dict]:
-    """Files ready to load, oldest first: [{"path": ..., "period": ...}].
+@dataclass(frozen=True)
+class InboxScan:
+    """What a look at the inbox found."""
+
+    # Files to load now, oldest first: {"path", "period"}; the period is "" for a file directly
+    # in inbox/ (`process_file` rejects it to rejected/unsorted/).
+    ready: list[dict]
+    # Entries left where they are, never loaded nor moved: {"path", "why"}.
+    skipped: list[dict]
+
+
+def scan_inbox(landing: Landing, min_age_seconds: float = 60.0) -> InboxScan:
+    """Every entry of the inbox is either ready, skipped (with why), or too young to load yet.
 
     Files younger than `min_age_seconds` may still be being copied in and wait for a later run;
-    files in a folder that is not a period label are rejected at once.
-    """
+    files in a folder that is not a period label, or directly in inbox/, are ready (and rejected
+    by `process_file`, with an errors file saying what to do), so that none waits unseen."""
     if not landing.inbox.is_dir():
-        return []
+        return InboxScan([], [])
     now = time.time()
-    ready = []
-    for path in sorted(landing.inbox.glob("*/*"), key=lambda p: (p.stat().st_mtime, p.name)):
-        if not path.is_file() or path.name.startswith("."):
-            continue
-        if now - path.stat().st_mtime < min_age_seconds:
-            continue
-        ready.append({"path": str(path), "period": path.parent.name})
-    return ready
+    ready: list[tuple[float, str, dict]] = []
+    skipped: list[dict] = []
+    entries = [(entry, "") for entry in landing.inbox.iterdir()]
+    for folder in sorted(e for e, _ in entries if e.is_dir() and not _temporary(e)):
+        entries += [(entry, folder.name) for entry in folder.iterdir()]
+    for path, period in entries:
+        if _temporary(path):
+            skipped.append(
+                {
+                    "path": str(path),
+                    "why": "a hidden or temporary file (a lock file, .DS_Store, ~$ owner file)",
+                }
+            )
+        elif path.is_dir():
+            if period:
+                skipped.append(
+                    {
+                        "path": str(path),
+                        "why": f"a folder inside inbox/{period}/: only files directly in it are loaded",
+                    }
+                )
+        elif not path.is_file():
+            skipped.append({"path": str(path), "why": "not a regular file"})
+        elif now - (mtime := path.stat().st_mtime) >= min_age_seconds:
+            ready.append((mtime, path.name, {"path": str(path), "period": period}))
+    ready.sort(key=lambda entry: entry[:2])
+    return InboxScan([item for *_, item in ready], sorted(skipped, key=lambda item: item["path"]))
+
+
+def waiting_files(landing: Landing, min_age_seconds: float = 60.0) -> list[dict]:
+    """Files ready to load, oldest first: [{"path": ..., "period": ...}] (see `scan_inbox`)."""
+    return scan_inbox(landing, min_age_seconds).ready
+
+
+def _temporary(path: Path) -> bool:
+    return path.name.startswith(TEMPORARY_PREFIXES)
 
 
 def _destination(folder: Path, path: Path, digest: str) -> Path:
@@ -71,7 +120,14 @@ def process_file(engine: Engine, landing: Landing, path: Path | str, period: str
     # An unreachable or uninitialised warehouse is not the file's fault: fail before touching it.
     require_migrated(engine)
     digest = file_sha256(path)
+    unsorted = path.parent.resolve() == landing.inbox.resolve()
     try:
+        if unsorted:
+            raise BizenvError(
+                "the file is directly in inbox/, not in a period folder: move it to "
+                "inbox/<period>/ (a half-year such as 2026H1) to load it",
+                file=str(path),
+            )
         Period.parse(period)
         if path.suffix.lower() not in SURVEY_SUFFIXES:
             raise BizenvError(
@@ -79,7 +135,7 @@ def process_file(engine: Engine, landing: Landing, path: Path | str, period: str
             )
         summary = load_survey(engine, path, period)
     except BizenvError as exc:
-        target = _destination(landing.folder("rejected", period), path, digest)
+        target = _destination(landing.folder("rejected", UNSORTED if unsorted else period), path, digest)
         shutil.move(path, target)
         errors = target.with_name(target.name + ".errors.txt")
         errors.write_text(str(exc).replace(str(path), path.name) + "\n", encoding="utf-8")
