@@ -9,7 +9,6 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from bizenv.errors import BizenvError
@@ -231,9 +230,8 @@ def formulas_without_value(data: bytes, path: Path) -> pd.DataFrame | None:
         book.close()
     # Formulas come back as text starting with "=", everything else as its value (text typed
     # as "=1+1" is the same text in both readings, so it is never marked below).
-    return pd.DataFrame(
-        np.char.startswith(cells.to_numpy(dtype=str), "="), index=cells.index, columns=cells.columns
-    )
+    # Column by column: a numpy text array would be as wide as the longest cell in every cell.
+    return cells.apply(lambda column: column.astype("str").str.startswith("=")).astype(bool)
 
 
 def _aligned(frame: pd.DataFrame, formulas: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:

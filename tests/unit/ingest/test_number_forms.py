@@ -70,7 +70,9 @@ def test_a_number_off_the_scale_says_only_that_it_is_off_the_scale(text):
 
 def test_decimal_zero_is_a_score_when_the_questionnaire_declares_it():
     questionnaire = with_number_forms("integer", "decimal_zero")
-    result = check([survey_row(answers=["5.0", "3.00", "4", "2", "1", "5", "4", "3", "2", "1"])], questionnaire)
+    result = check(
+        [survey_row(answers=["5.0", "3.00", "4", "2", "1", "5", "4", "3", "2", "1"])], questionnaire
+    )
     assert result.quarantined.empty
     assert result.accepted.iloc[0][CODES].tolist()[:3] == [5, 3, 4]
 
