@@ -13,10 +13,14 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from bizenv.warehouse import tables as t
 from tests.builders import run_cli, survey_row, unit_sample, write_survey
+
+# Every test starts two fresh interpreters that import Great Expectations (several seconds each).
+pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 # Called once per load, inside its write transaction and before it writes anything.
