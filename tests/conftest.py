@@ -91,9 +91,15 @@ def engine(warehouse_url: str) -> Iterator[sa.Engine]:
     engine.dispose()
 
 
+def on_postgres(report: pytest.TestReport) -> bool:
+    """A test that ran on PostgreSQL: marked `pg` (the `warehouse_url` param carries the mark,
+    whatever other params join its id into `postgres-...`)."""
+    return "pg" in report.keywords or "postgres" in report.keywords
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
-    passed = [r for r in terminalreporter.stats.get("passed", []) if "postgres" in r.keywords]
-    failed = [r for r in terminalreporter.stats.get("failed", []) if "postgres" in r.keywords]
+    passed = [r for r in terminalreporter.stats.get("passed", []) if on_postgres(r)]
+    failed = [r for r in terminalreporter.stats.get("failed", []) if on_postgres(r)]
     terminalreporter.write_line(f"PostgreSQL tests run: {len(passed) + len(failed)} ({len(passed)} passed)")
 
 
@@ -105,7 +111,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         r
         for outcome in ("passed", "failed")
         for r in (reporter.stats.get(outcome, []) if reporter else [])
-        if "postgres" in r.keywords
+        if on_postgres(r)
     ]
     if not ran:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED

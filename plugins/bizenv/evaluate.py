@@ -22,7 +22,7 @@ from bizenv.evaluation.checks import validate_period, validate_responses
 from bizenv.evaluation.compute import compute_period
 from bizenv.evaluation.inputs import margins_path, read_period_metrics, read_period_responses
 from bizenv.evaluation.manifest import warehouse_state
-from bizenv.evaluation.publish import publish, usable_out_dir
+from bizenv.evaluation.publish import DATA_DOCS, discard_staging, publish, staging_dir, usable_out_dir
 from bizenv.evaluation.rules import Rules
 from bizenv.evaluation.store import store_period
 from bizenv.evaluation.summary import EvaluationSummary, summarise
@@ -52,6 +52,8 @@ def evaluate_period(
     try:
         summary = _evaluate(engine, run_id, period_, rules, out, margins, validated)
     except BaseException as exc:
+        if out is not None:
+            discard_staging(out, run_id)
         finish_run(engine, run_id, "refused" if isinstance(exc, GateRefused) else "failed", error=exc)
         raise
     finish_run(engine, run_id, "done", summary=summary)
@@ -76,7 +78,8 @@ def _evaluate(
         )
     outcomes = None
     if not validated:
-        outcomes = validate_responses(engine, responses, period, docs_dir=out / "data_docs" if out else None)
+        docs = staging_dir(out, run_id) / DATA_DOCS if out else None
+        outcomes = validate_responses(engine, responses, period, docs_dir=docs)
     results = compute_period(responses, metrics, period, rules, margins_path(period, margins))
     with engine.begin() as conn:
         flags, rederived = store_period(conn, results, outcomes or [], rules)

@@ -21,6 +21,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import Engine, Float, Integer, func, select
 
+from bizenv.evaluation.manifest import folder_problems
 from bizenv.evaluation.publish import rankings_csv_frame
 from bizenv.report.cells import safe_cells
 from bizenv.schemas import load_policy, load_registry
@@ -170,9 +171,16 @@ def comparable(source: io.StringIO | Path) -> pd.DataFrame:
 
 def folder_agrees_with_warehouse(engine: Engine, period: str, out_dir: Path) -> bool:
     """Whether the published folder shows what the warehouse holds for `period`: its rankings.csv,
-    every column as published, against the `rankings` table."""
+    every column as published, against the `rankings` table; and its manifest (every file's
+    digest, and the warehouse state it names), as `bizenv status` checks it."""
     path = out_dir / "rankings.csv"
-    return path.exists() and comparable(path).equals(warehouse_rankings(engine, period))
+    with engine.connect() as conn:
+        problems = folder_problems(conn, out_dir, period)
+    return path.exists() and comparable(path).equals(warehouse_rankings(engine, period)) and not problems
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
 
 
 def published_csv(out_dir: Path) -> dict[str, bytes]:
@@ -229,6 +237,7 @@ def test_a_killed_evaluation_never_publishes_what_the_warehouse_does_not_hold_an
     engine, warehouse_url, published, capsys, launcher_args, committed
 ):
     out_dir, old, old_csv = published
+    old_docs = tree(out_dir / "data_docs")
 
     run_killed(
         *launcher_args, "--", "evaluate", "--period", PERIOD, "--out", str(out_dir), "--db", warehouse_url
@@ -236,6 +245,10 @@ def test_a_killed_evaluation_never_publishes_what_the_warehouse_does_not_hold_an
 
     at_kill, csv_at_kill = warehouse_rankings(engine, PERIOD), published_csv(out_dir)
     assert_reports_whole(out_dir)
+    # The folder is reported exactly when it no longer shows what the warehouse holds.
+    assert folder_agrees_with_warehouse(engine, PERIOD, out_dir) is not committed
+    if not committed:  # Data Docs of a validation never committed are not published either
+        assert tree(out_dir / "data_docs") == old_docs
     evaluate(capsys, warehouse_url, out_dir)
     new, new_csv = warehouse_rankings(engine, PERIOD), published_csv(out_dir)
     assert not new.equals(old), "the second batch should change the results"
@@ -248,6 +261,7 @@ def test_a_killed_evaluation_never_publishes_what_the_warehouse_does_not_hold_an
         assert content in (old_csv[name], new_csv[name]), f"{name} is neither publication"
         if content != old_csv[name]:
             assert at_kill.equals(new), f"{name} showed results the warehouse did not hold"
-    # After the re-run, the folder shows what the warehouse holds.
+    # After the re-run, the folder shows what the warehouse holds, and no staging is left.
     assert folder_agrees_with_warehouse(engine, PERIOD, out_dir)
     assert_reports_whole(out_dir)
+    assert not list(out_dir.glob(".*"))

@@ -38,17 +38,40 @@ def test_the_manifest_names_the_run_and_the_digest_of_every_published_file(loade
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["period"] == "2026H1"
     assert manifest["run_id"] == runs(loaded)[-1]["id"]
-    assert set(manifest["files"]) == PUBLISHED
+    files = set(manifest["files"])
+    assert PUBLISHED < files and "data_docs/index.html" in files
+    assert all(name.startswith("data_docs/") for name in files - PUBLISHED)
     for name, entry in manifest["files"].items():
         assert entry["sha256"] == hashlib.sha256((out / name).read_bytes()).hexdigest()
-    assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no staging left behind
+    assert not list(out.glob(".*"))  # no staging left behind
+
+
+def test_a_refused_evaluation_leaves_the_published_folder_and_its_data_docs_as_they_were(
+    loaded, tmp_path, monkeypatch
+):
+    from bizenv.errors import GateRefused
+    from bizenv.evaluation import checks
+
+    out = tmp_path / "out"
+    evaluate_period(loaded, "2026H1", out)
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    monkeypatch.setattr(checks.validation, "critical_failures", lambda outcomes: ["scores_on_scale"])
+    with pytest.raises(GateRefused):
+        evaluate_period(loaded, "2026H1", out)
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    assert runs(loaded)[-1]["status"] == "refused"
 
 
 def test_a_completed_evaluation_is_logged_with_its_folder(loaded, tmp_path):
     out = tmp_path / "out"
     evaluate_period(loaded, "2026H1", out)
     run = runs(loaded)[-1]
-    assert (run["command"], run["status"], run["out_dir"], run["error"]) == ("evaluate", "done", str(out), None)
+    assert (run["command"], run["status"], run["out_dir"], run["error"]) == (
+        "evaluate",
+        "done",
+        str(out),
+        None,
+    )
     assert run["finished_at"] is not None and json.loads(run["summary"])["period"] == "2026H1"
 
 

@@ -28,6 +28,8 @@ from bizenv.validate.gx_runner import docs_index
 from bizenv.warehouse import tables as t
 from bizenv.warehouse.reads import fetch_frame
 
+STAGING_PREFIX = ".staging-"
+DATA_DOCS = "data_docs"
 RANKINGS_COLUMNS = [
     "period",
     "group",
@@ -86,6 +88,11 @@ def rankings_csv_frame(rankings: pd.DataFrame, policy: Policy) -> pd.DataFrame:
     return out[RANKINGS_COLUMNS]
 
 
+def staging_dir(out_dir: Path, run_id: int) -> Path:
+    """Where run `run_id` writes its files (Data Docs included) before they are published."""
+    return out_dir / f"{STAGING_PREFIX}{run_id}"
+
+
 def publish(
     engine: Engine,
     out_dir: Path,
@@ -98,26 +105,56 @@ def publish(
     state: str,
 ) -> dict[str, str]:
     """Every output file of the period, from results the warehouse already holds (`state`, the
-    digest of what run `run_id` committed, goes into the manifest)."""
-    staging = out_dir / f".staging-{run_id}"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir()
+    digest of what run `run_id` committed, goes into the manifest). Data Docs the run's
+    validation staged replace the folder's `data_docs/` as a whole."""
+    staging = staging_dir(out_dir, run_id)
+    staging.mkdir(exist_ok=True)
+    remove_abandoned_staging(out_dir, run_id)
     written = write_files(engine, staging, out_dir, results, flags, summary, rules)
     (out_dir / MANIFEST).unlink(missing_ok=True)
     outputs = {}
     for key, name in written.items():
         os.replace(staging / name, out_dir / name)
         outputs[key] = str(out_dir / name)
+    files = [out_dir / name for name in written.values()]
+    if (staging / DATA_DOCS).is_dir():
+        _replace_folder(staging / DATA_DOCS, out_dir / DATA_DOCS)
+        files += [path for path in (out_dir / DATA_DOCS).rglob("*") if path.is_file()]
     staging.rmdir()
     database = engine.url.render_as_string(hide_password=True)
-    files = [out_dir / name for name in written.values()]
     write_manifest(
         out_dir, run_id=run_id, period=results.period.label, state=state, files=files, database=database
     )
-    docs = docs_index(out_dir / "data_docs")
+    docs = docs_index(out_dir / DATA_DOCS)
     if docs.exists():
         outputs["data_docs"] = str(docs)
     return outputs
+
+
+def _replace_folder(new: Path, target: Path) -> None:
+    """Two renames: the old folder moves aside, the new one into its place."""
+    old = target.with_name(f".{target.name}.old")
+    shutil.rmtree(old, ignore_errors=True)
+    if target.exists():
+        os.replace(target, old)
+    os.replace(new, target)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def remove_abandoned_staging(out_dir: Path, run_id: int) -> None:
+    """Staging folders of earlier runs into this folder: what a killed run left behind. (An
+    earlier run still publishing here would fail loudly on its missing files: two evaluations
+    into one folder at once are not supported.)"""
+    for folder in out_dir.glob(f"{STAGING_PREFIX}*"):
+        suffix = folder.name.removeprefix(STAGING_PREFIX)
+        if suffix.isdigit() and int(suffix) < run_id:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def discard_staging(out_dir: Path, run_id: int) -> None:
+    """A run that failed or was refused publishes nothing, not even its Data Docs: its
+    validation is in `validation_results` and its message."""
+    shutil.rmtree(staging_dir(out_dir, run_id), ignore_errors=True)
 
 
 def write_files(
@@ -153,7 +190,8 @@ def write_files(
         registry=rules.registry,
         policy=policy,
     )
-    data_docs = "data_docs/index.html" if docs_index(out_dir / "data_docs").exists() else None
+    staged_docs = docs_index(folder / DATA_DOCS).exists() or docs_index(out_dir / DATA_DOCS).exists()
+    data_docs = "data_docs/index.html" if staged_docs else None
     write_html(folder / "report.html", report, summary, data_docs)
     write_workbook(folder / "report.xlsx", report)
     return {

