@@ -191,6 +191,24 @@ def cut_xlsx(folder: Path) -> Path:
     return path
 
 
+def damaged_sheet(folder: Path) -> Path:
+    """A workbook whose sheet's compressed data is damaged (a bad disk, a download cut and resumed)."""
+    path = xlsx_rows()(folder)
+    data = bytearray(path.read_bytes())
+    with zipfile.ZipFile(io.BytesIO(bytes(data))) as book:
+        at = book.getinfo("xl/worksheets/sheet1.xml").header_offset
+    # The member's data follows its 30-byte local header, its name and its extra field.
+    start = (
+        at
+        + 30
+        + int.from_bytes(data[at + 26 : at + 28], "little")
+        + int.from_bytes(data[at + 28 : at + 30], "little")
+    )
+    data[start : start + 4] = b"\xff\xff\xff\xff"
+    path.write_bytes(bytes(data))
+    return path
+
+
 def zip_of(**members: str) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
@@ -774,6 +792,21 @@ CANONICAL_XLSX = [
         "truncated-workbook",
         "canonical-xlsx",
         cut_xlsx,
+        Unusable("not a readable XLSX workbook"),
+    ),
+    Case(
+        "damaged-compressed-sheet",
+        "canonical-xlsx",
+        damaged_sheet,
+        Unusable("not a readable XLSX workbook"),
+        defect="zlib.error from a damaged workbook escapes read_table (it catches BadZipFile, ValueError, "
+        "KeyError, OSError only): internal error, exit 3",
+    ),
+    Case(
+        "password-protected-workbook",
+        "canonical-xlsx",
+        # An encrypted workbook (or an old .xls) is an OLE2 compound file, not a zip.
+        raw_file("survey.xlsx", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(4000)),
         Unusable("not a readable XLSX workbook"),
     ),
     Case(
