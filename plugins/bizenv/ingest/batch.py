@@ -190,6 +190,39 @@ def check_unit(problems: Problems, text: pd.Series, registry: Registry, blank: s
     return code
 
 
+def check_field_count(problems: Problems, fields: pd.Series | None, header_fields: int) -> None:
+    """A row with fewer fields than the header (a line cut short, or a file truncated mid-row)
+    is `short_row`: its missing cells are not blank values, so none of it is used. `fields`:
+    each row's field count (same index as the problems), None when the format cannot tell."""
+    if fields is None:
+        return
+    fields = fields.reindex(problems.index)
+    problems.add(
+        "short_row",
+        fields < header_fields,
+        "the row has " + fields.astype("Int64").astype("str") + f" of the header's {header_fields} "
+        "fields (cut short or truncated); load the complete row",
+    )
+
+
+def check_formulas(problems: Problems, uncalculated: pd.DataFrame | None) -> None:
+    """A row with a cell holding a formula but no value is `formula_without_value`: the cell reads
+    blank, yet something was entered there, so the row's values are not all known. Loading the
+    workbook once calculated (saved from Excel, or the cells pasted as values) accepts it.
+    `uncalculated`: such cells marked True, columns named as in the file."""
+    if uncalculated is None:
+        return
+    marks = uncalculated.reindex(problems.index, fill_value=False)
+    for column in marks.columns[marks.any()]:
+        problems.add(
+            "formula_without_value",
+            marks[column],
+            f"{column} holds a formula with no calculated value (the workbook was written by a "
+            "program and never calculated, or the formula gives an error): open the workbook in "
+            "Excel and save it, or paste the cells as values, and load it again",
+        )
+
+
 def flag_superseded(
     problems: Problems, keys: dict[str, pd.Series], row: pd.Series, detail: str, at: pd.Series | None = None
 ) -> None:

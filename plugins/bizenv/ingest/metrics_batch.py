@@ -24,7 +24,16 @@ from sqlalchemy import Connection, Engine, delete, select, tuple_
 
 from bizenv.indicators.frontier import units_short_of_observed_frontier
 from bizenv.ingest import batch as lifecycle
-from bizenv.ingest.batch import BatchKind, CheckedRows, Rows, check_unit, flag_superseded, split
+from bizenv.ingest.batch import (
+    BatchKind,
+    CheckedRows,
+    Rows,
+    check_field_count,
+    check_formulas,
+    check_unit,
+    flag_superseded,
+    split,
+)
 from bizenv.ingest.problems import Problems, quote
 from bizenv.ingest.reading import RawTable, require_header, rows_as_json
 from bizenv.periods import Period
@@ -77,7 +86,7 @@ class MetricsKind(BatchKind):
         )
 
     def check(self, rows: Rows, period: Period) -> CheckedRows:
-        return check_metric_rows(rows.content, self.catalogue, self.registry, rows.raw)
+        return check_metric_rows(rows.content, self.catalogue, self.registry, rows.raw, rows.table)
 
     def suite(self, period: Period) -> list[Spec]:
         return metrics_specs(self.catalogue, load_validation())
@@ -110,10 +119,15 @@ def check_metric_rows(
     catalogue: IndicatorCatalogue,
     registry: Registry,
     raw: Callable[[pd.Index], pd.Series],
+    table: RawTable | None = None,
 ) -> CheckedRows:
     """Every row accepted or quarantined with its reasons; within the file the last row of a
-    (unit, indicator) wins."""
+    (unit, indicator) wins. `table`, the file read, tells rows cut short and uncalculated
+    formula cells apart from blank cells."""
     problems = Problems(frame.index)
+    if table is not None:
+        check_field_count(problems, table.fields, len(table.frame.columns))
+        check_formulas(problems, table.uncalculated)
     indicators = catalogue.by_code()
     unit_code = check_unit(problems, frame["unit"], registry, "unit is blank")
     indicator = check_indicator(problems, frame["indicator"], indicators)

@@ -30,7 +30,14 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from bizenv.ingest.batch import CheckedRows, check_unit, flag_superseded, split
+from bizenv.ingest.batch import (
+    CheckedRows,
+    check_field_count,
+    check_formulas,
+    check_unit,
+    flag_superseded,
+    split,
+)
 from bizenv.ingest.privacy import hash_identities, mask_personal_numbers
 from bizenv.ingest.problems import Problems, quote
 from bizenv.periods import Period
@@ -175,8 +182,8 @@ def check_rows(
     is taken as the city's local time, like `submitted_at`)."""
     std = batch.frame
     problems = Problems(std.index)
-    check_field_count(problems, batch)
-    check_formulas(problems, batch)
+    check_field_count(problems, batch.fields, batch.header_fields)
+    check_formulas(problems, batch.uncalculated)
     values = pd.DataFrame(
         {
             "key": check_respondent_key(problems, std["respondent_key"], questionnaire),
@@ -208,37 +215,6 @@ def check_rows(
         warnings=warnings,
         parsed=parsed_rows(std, values, questionnaire),
     )
-
-
-def check_field_count(problems: Problems, batch: StandardBatch) -> None:
-    """A row with fewer fields than the header (a line cut short, or a file truncated mid-row)
-    is `short_row`: its missing cells are not blank answers, so none of it is used."""
-    if batch.fields is None:
-        return
-    fields = batch.fields.reindex(batch.frame.index)
-    problems.add(
-        "short_row",
-        fields < batch.header_fields,
-        "the row has " + fields.astype("Int64").astype("str") + f" of the header's {batch.header_fields} "
-        "fields (cut short or truncated); load the complete row",
-    )
-
-
-def check_formulas(problems: Problems, batch: StandardBatch) -> None:
-    """A row with a cell holding a formula but no value is `formula_without_value`: the cell reads
-    blank, yet something was entered there, so the row's answers are not all known. Loading the
-    workbook once calculated (saved from Excel, or the cells pasted as values) accepts it."""
-    if batch.uncalculated is None:
-        return
-    marks = batch.uncalculated.reindex(batch.frame.index, fill_value=False)
-    for column in marks.columns[marks.any()]:
-        problems.add(
-            "formula_without_value",
-            marks[column],
-            f"{column} holds a formula with no calculated value (the workbook was written by a "
-            "program and never calculated, or the formula gives an error): open the workbook in "
-            "Excel and save it, or paste the cells as values, and load it again",
-        )
 
 
 def check_not_future(
