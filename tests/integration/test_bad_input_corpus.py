@@ -1253,16 +1253,12 @@ def migrated(request: pytest.FixtureRequest, tmp_path_factory) -> Iterator[sa.En
 
 
 @pytest.fixture
-def warehouse(migrated: sa.Engine, request: pytest.FixtureRequest) -> str:
+def warehouse(migrated: sa.Engine) -> str:
     """The corpus warehouse emptied (the schema stays migrated): every case loads into a warehouse
     of its own. Returns its URL."""
-    tables = [table for table in reversed(t.metadata.sorted_tables)]
     with migrated.begin() as conn:
-        for table in tables:
+        for table in reversed(t.metadata.sorted_tables):
             conn.execute(table.delete())
-    if migrated.dialect.name == "postgresql":
-        # conftest counts PostgreSQL tests by this keyword (a parametrized id holds more than it).
-        request.node.keywords["postgres"] = True
     return migrated.url.render_as_string(hide_password=False)
 
 
