@@ -683,8 +683,6 @@ CANONICAL_CSV = [
         ),
         Loaded({"bad_submitted_at": 2}),
         period=THIS_PERIOD,
-        defect="submitted_at 'now' or 'today' is parsed (pandas.to_datetime) as the time of the load "
-        "and accepted, instead of bad_submitted_at",
     ),
     # --- durations
     Case(
@@ -799,8 +797,6 @@ CANONICAL_XLSX = [
         "canonical-xlsx",
         damaged_sheet,
         Unusable("not a readable XLSX workbook"),
-        defect="zlib.error from a damaged workbook escapes read_table (it catches BadZipFile, ValueError, "
-        "KeyError, OSError only): internal error, exit 3",
     ),
     Case(
         "password-protected-workbook",
@@ -846,24 +842,18 @@ CANONICAL_XLSX = [
         "canonical-xlsx",
         xlsx_cells(set_cell(LABELS[0], "#DIV/0!"), bad()),
         Loaded({"off_scale": 1}),
-        defect="an Excel error value (#DIV/0!, #N/A, #REF!) in an answer cell is read as a blank, "
-        "so the row is accepted with that answer missing; the same text in a CSV is off_scale",
     ),
     Case(
         "na-text-in-an-answer",
         "canonical-xlsx",
         xlsx_cells(set_cell(LABELS[0], "N/A"), bad()),
         Loaded({"off_scale": 1}),
-        defect="pandas' default NA strings: an XLSX text cell 'N/A' (or 'NA', 'NULL', 'None', 'nan') "
-        "is read as a blank, so the row is accepted with that answer missing; in a CSV it is off_scale",
     ),
     Case(
         "na-text-as-unit",
         "canonical-xlsx",
         xlsx_cells(set_cell("unit", "NA"), bad()),
         Loaded({"unknown_unit": 1}),
-        defect="pandas' default NA strings: an XLSX unit 'NA' is read as blank (missing_unit), "
-        "where the same CSV cell is unknown_unit",
     ),
 ]
 
@@ -1064,9 +1054,6 @@ WENJUANXING = [
         "wenjuanxing",
         wjx(bad(), edit=second_grid_for("发改委")),
         Loaded({"duplicate": 1}, rows_in=GOOD + 2),
-        defect="a respondent shown two grids naming one unit (市发改委 and its alias 发改委) gives two "
-        "rows of one file row: neither is a duplicate (the tie-break is the file row), both are accepted, "
-        "and the period's critical respondent_unit_unique expectation then refuses the evaluation",
     ),
 ]
 
@@ -1163,8 +1150,6 @@ METRICS = [
         "metrics",
         metrics(value("9,5"), value("1,2", unit="市场监管局")),
         Loaded({"bad_value": 2}),
-        defect="every comma is stripped from a value, so a decimal comma '9,5' loads as 95 and '1,2' "
-        "as 12, accepted, instead of bad_value",
     ),
     Case(
         "non-finite-values",

@@ -227,14 +227,20 @@ def flag_superseded(
     problems: Problems, keys: dict[str, pd.Series], row: pd.Series, detail: str, at: pd.Series | None = None
 ) -> None:
     """Within the batch a key counts once: of the rows without problems, the last one (by `at`,
-    then by row) wins; the others are quarantined as `duplicate`, naming the winning row."""
+    then by file row, then by position: a wide export gives several rows per file row, and two
+    grids may name one unit) wins; the others are quarantined as `duplicate`, naming the winner."""
     order = {} if at is None else {"at": at}
-    valid = pd.DataFrame({**keys, **order, "row": row})[~problems.any_mask()].sort_values([*order, "row"])
-    winner = valid.groupby(list(keys))["row"].transform("last")
+    position = pd.Series(range(len(problems.index)), index=problems.index)
+    valid = pd.DataFrame({**keys, **order, "row": row, "position": position})[~problems.any_mask()]
+    valid = valid.sort_values([*order, "row", "position"])
+    winner = valid.groupby(list(keys))["position"].transform("last")
     lost = pd.Series(False, index=problems.index)
-    lost[valid.index[valid["row"] != winner]] = True
-    winner_text = winner.reindex(problems.index).astype("Int64").astype("str")
-    problems.add("duplicate", lost, "superseded by row " + winner_text + detail)
+    lost[valid.index[valid["position"] != winner]] = True
+    winner_row = pd.Series(row.to_numpy()[winner.to_numpy()], index=winner.index).reindex(problems.index)
+    same_row = winner_row == row
+    text = "superseded by row " + winner_row.astype("Int64").astype("str") + detail
+    text = text.mask(same_row, "superseded by a later rating of the same unit in the same row")
+    problems.add("duplicate", lost, text)
 
 
 def split(

@@ -108,9 +108,16 @@ class MetricsKind(BatchKind):
         return _unscorable_indicators(conn, period, self.policy.min_units_for_observed_frontier)
 
 
+# Commas only as thousands separators: "1,000" and "12,345.6", never "9,5" (a decimal comma) or "1,2".
+_GROUPED = r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?"
+
+
 def parse_value(text: pd.Series) -> pd.Series:
-    """Numbers as written in statistical tables: thousands separators and a trailing % allowed."""
-    cleaned = text.astype("str").str.strip().str.replace(",", "", regex=False).str.removesuffix("%")
+    """Numbers as written in statistical tables: thousands separators and a trailing % allowed;
+    NaN for anything else (a misplaced comma included)."""
+    cleaned = text.astype("str").str.strip().str.removesuffix("%").str.strip()
+    misplaced = cleaned.str.contains(",", regex=False) & ~cleaned.str.fullmatch(_GROUPED)
+    cleaned = cleaned.str.replace(",", "", regex=False).where(~misplaced, "")
     return pd.to_numeric(cleaned, errors="coerce")
 
 

@@ -6,6 +6,7 @@ import hashlib
 import io
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,9 +76,9 @@ def read_table(path: Path) -> RawTable:
     if suffix in {".xlsx", ".xlsm"} or zipfile.is_zipfile(io.BytesIO(data)):
         frame, encoding, file_format = _read_xlsx(data, path), None, "xlsx"
         fields = None
-        uncalculated = formulas_without_value(data, path)
-        if uncalculated is not None:
-            frame, uncalculated = _aligned(frame, uncalculated)
+        cells = cells_as_written(data, path)
+        if cells is not None:
+            frame, uncalculated = _reconciled(frame, cells)
             _refuse_uncalculated_header(uncalculated, path)
     elif suffix in {".csv", ".txt", ""}:
         encoding = detect_encoding(data, path)
@@ -197,53 +198,57 @@ def _read_csv(data: bytes, encoding: str, path: Path) -> pd.DataFrame:
 
 
 # A formula element (`<f>`, `<f t="shared" .../>`, with or without a namespace prefix) in a
-# worksheet's XML; nothing else in a worksheet is named `f`.
-_FORMULA_ELEMENT = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?f[\s>/]")
+# worksheet's XML; nothing else in a worksheet is named `f`. And a cell of type error (`t="e"`).
+_FORMULA_OR_ERROR = re.compile(rb'<(?:[A-Za-z_][\w.-]*:)?f[\s>/]|<(?:[A-Za-z_][\w.-]*:)?c\s[^>]*\bt="e"')
+# Errors openpyxl and pandas may raise on a damaged workbook: a corrupt zip member (zlib), a
+# truncated one (EOF), an unsupported compression, or bad XML (ValueError and its kin).
+_BAD_WORKBOOK = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, ValueError, KeyError, OSError)
 
 
-def formulas_without_value(data: bytes, path: Path) -> pd.DataFrame | None:
-    """True where a cell of the first sheet holds a formula and pandas read it blank, by sheet
-    position (row 1 and column A first); None when no worksheet has a formula (the usual case,
-    found from the XML without parsing the sheet).
+def cells_as_written(data: bytes, path: Path) -> pd.DataFrame | None:
+    """The first sheet's cells as openpyxl reads them without calculating, by sheet position (row
+    1 and column A first): formulas as text starting with "=", error values as their text
+    (`#DIV/0!`). None when no worksheet has a formula or an error value (the usual case, found
+    from the XML without parsing the sheet).
 
-    pandas reads the values Excel stored with each formula when it last calculated the workbook.
+    pandas reads the value Excel stored with each formula when it last calculated the workbook.
     A workbook written by a program (openpyxl, some exports) and never opened in Excel stores
-    none, so its formula cells read blank: answers silently lost. The sheet is read once more
-    with the formulas themselves (openpyxl, read-only), and a cell that holds a formula but read
-    blank is marked. A formula whose stored value is an error (`#DIV/0!`) also reads blank and
-    is marked too; a formula with a stored value is read as that value."""
-    import openpyxl  # type: ignore[import-untyped]  # only for workbooks with formulas
+    none, so its formula cells read blank: answers silently lost. pandas also reads error values
+    as blank. This second reading lets `_reconciled` tell both from blank cells."""
+    import openpyxl  # type: ignore[import-untyped]  # only for workbooks with formulas or errors
 
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             sheets = [n for n in archive.namelist() if n.startswith("xl/worksheets/") and n.endswith(".xml")]
-            if not any(_FORMULA_ELEMENT.search(archive.read(name)) for name in sheets):
+            if not any(_FORMULA_OR_ERROR.search(archive.read(name)) for name in sheets):
                 return None
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
-    except (zipfile.BadZipFile, ValueError, KeyError, OSError) as exc:
+        try:
+            sheet = book.worksheets[0]
+            sheet.reset_dimensions()  # as pandas does: the declared extent may be wrong
+            return pd.DataFrame(list(sheet.iter_rows(values_only=True)))
+        finally:
+            book.close()
+    except _BAD_WORKBOOK as exc:
         raise BizenvError(f"not a readable XLSX workbook ({exc})", file=str(path)) from None
-    try:
-        sheet = book.worksheets[0]
-        sheet.reset_dimensions()  # as pandas does: the declared extent may be wrong
-        cells = pd.DataFrame(list(sheet.iter_rows(values_only=True)))
-    finally:
-        book.close()
-    # Formulas come back as text starting with "=", everything else as its value (text typed
-    # as "=1+1" is the same text in both readings, so it is never marked below).
-    # Column by column: a numpy text array would be as wide as the longest cell in every cell.
-    return cells.apply(lambda column: column.astype("str").str.startswith("=")).astype(bool)
 
 
-def _aligned(frame: pd.DataFrame, formulas: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The sheet as pandas read it and the marks of `formulas_without_value`, on one grid.
+def _reconciled(frame: pd.DataFrame, cells: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The sheet as pandas read it, with error values written in as text (as a CSV has them, so
+    the row checks treat both alike), and the cells holding a formula with no value marked.
 
     pandas drops trailing rows it read blank, uncalculated ones included: they come back as
-    blank rows. Formulas beyond the last column pandas read are outside the header's columns
-    and are not marked."""
-    rows = pd.RangeIndex(max(len(frame), len(formulas)))
+    blank rows. Cells beyond the last column pandas read are outside the header's columns."""
+    rows = pd.RangeIndex(max(len(frame), len(cells)))
     frame = frame.reindex(index=rows, fill_value="")
-    formulas = formulas.reindex(index=rows, columns=frame.columns, fill_value=False).astype(bool)
-    return frame, formulas & (frame == "")
+    cells = cells.reindex(index=rows, columns=frame.columns)
+    blank = frame == ""
+    # Column by column: a numpy text array would be as wide as the longest cell in every cell.
+    text = cells.apply(lambda column: column.astype("str").where(column.notna(), ""))
+    # Text typed as "=1+1" is the same text in both readings, so it is never blank in `frame`.
+    formula = text.apply(lambda column: column.str.startswith("=")).astype(bool)
+    frame = frame.mask(blank & ~formula & (text != ""), text)
+    return frame, formula & blank
 
 
 def _refuse_uncalculated_header(uncalculated: pd.DataFrame, path: Path) -> None:
@@ -264,7 +269,10 @@ def _refuse_uncalculated_header(uncalculated: pd.DataFrame, path: Path) -> None:
 
 def _read_xlsx(data: bytes, path: Path) -> pd.DataFrame:
     try:
-        frame = pd.read_excel(io.BytesIO(data), sheet_name=0, dtype=str, header=None, engine="openpyxl")
-    except (zipfile.BadZipFile, ValueError, KeyError, OSError) as exc:
+        # Text as written: no cell text (`NA`, `N/A`, `NULL`) read as missing.
+        frame = pd.read_excel(
+            io.BytesIO(data), sheet_name=0, dtype=str, header=None, engine="openpyxl", keep_default_na=False
+        )
+    except _BAD_WORKBOOK as exc:
         raise BizenvError(f"not a readable XLSX workbook ({exc})", file=str(path)) from None
     return frame.fillna("")

@@ -111,6 +111,8 @@ def parse_submitted_at(text: pd.Series) -> pd.Series:
     one are taken as local already. The result is naive local time.
     """
     text = text.astype("str").str.strip()
+    # pandas reads words such as "now" and "today" as the current time: only digits may start a date.
+    text = text.where(text.str.match(r"\d"), "")
     with_offset = text.str.contains(_OFFSET, regex=True)
     local = pd.to_datetime(text.where(~with_offset), format="ISO8601", errors="coerce")
     slashed = pd.to_datetime(text.where(~with_offset), format="%Y/%m/%d %H:%M:%S", errors="coerce")

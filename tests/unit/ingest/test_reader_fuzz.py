@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import io
 import zipfile
-import zlib
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -249,12 +248,6 @@ def xlsx_bytes(frame: pd.DataFrame) -> bytes:
 GOOD_XLSX = xlsx_bytes(canonical_frame())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=(zlib.error, EOFError, NotImplementedError),
-    reason="a workbook whose compressed data is damaged escapes read_table as zlib.error (or "
-    "NotImplementedError, EOFError) instead of 'not a readable XLSX workbook': exit 3, not 2",
-)
 @settings(FUZZ_XLSX, report_multiple_bugs=False)
 @given(
     changes=st.lists(
