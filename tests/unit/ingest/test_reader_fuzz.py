@@ -248,7 +248,7 @@ def xlsx_bytes(frame: pd.DataFrame) -> bytes:
 GOOD_XLSX = xlsx_bytes(canonical_frame())
 
 
-@settings(FUZZ_XLSX, report_multiple_bugs=False)
+@FUZZ_XLSX
 @given(
     changes=st.lists(
         st.tuples(st.integers(0, len(GOOD_XLSX) - 1), st.integers(0, 255)), min_size=1, max_size=4
