@@ -1201,7 +1201,66 @@ METRICS = [
     ),
 ]
 
-CASES = CANONICAL_CSV + CANONICAL_XLSX + WENJUANXING + METRICS
+# --- doubtful values and structure: number forms, durations, formulas, cut 问卷星 lines ---------
+
+
+def cut_wjx_line(folder: Path) -> Path:
+    """A 问卷星 CSV whose last respondent's line lacks its last three fields."""
+    path = wjx(bad())(folder)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    lines[-1] = ",".join(lines[-1].split(",")[:-3])
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def metrics_line_cut(folder: Path) -> Path:
+    path = metrics(value("95.5%"))(folder)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    lines[-1] = ",".join(lines[-1].split(",")[:2])
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+DOUBTFUL = [
+    Case(
+        "scale-points-in-undeclared-number-forms",
+        "canonical-csv",
+        csv_rows(*[bad(i, **answers(v)) for i, v in enumerate(["+5", "05", "1e0", "5.", "5.0"])], n=40),
+        Loaded({"off_scale": 5}),
+    ),
+    Case(
+        "duration-of-three-thousand-years",
+        "canonical-csv",
+        csv_rows(bad(0, duration_seconds="99999999999")),
+        Loaded({"implausible_duration": 1}),
+    ),
+    Case(
+        "answer-held-by-an-uncalculated-formula",
+        "canonical-xlsx",
+        xlsx_cells(set_cell(LABELS[0], "=2+2"), bad()),
+        Loaded({"formula_without_value": 1}),
+    ),
+    Case(
+        "header-cell-held-by-an-uncalculated-formula",
+        "canonical-xlsx",
+        xlsx_cells(set_cell("unit", '="un"&"it"', row=1), bad()),
+        Unusable("the header cell holds a formula with no calculated value", row=1),
+    ),
+    Case(
+        "wenjuanxing-line-cut-short",
+        "wenjuanxing",
+        cut_wjx_line,
+        Loaded({"short_row": 1}, rows_in=GOOD + 1),
+    ),
+    Case(
+        "metrics-line-cut-short",
+        "metrics",
+        metrics_line_cut,
+        Loaded({"short_row": 1, "bad_value": 1}),
+    ),
+]
+
+CASES = CANONICAL_CSV + CANONICAL_XLSX + WENJUANXING + METRICS + DOUBTFUL
 
 
 # --- the warehouse ------------------------------------------------------------------------------

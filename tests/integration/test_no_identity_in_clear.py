@@ -3,6 +3,8 @@ survey batches appear in no byte of the warehouse nor of any file written from i
 
 from __future__ import annotations
 
+import json
+import logging
 import zipfile
 from pathlib import Path
 
@@ -54,7 +56,8 @@ def _bytes_of(path: Path) -> list[bytes]:
     return [data]
 
 
-def test_planted_identifiers_appear_nowhere(tmp_path, capsys, monkeypatch):
+def test_planted_identifiers_appear_nowhere(tmp_path, capsys, monkeypatch, caplog):
+    caplog.set_level(logging.DEBUG)
     inputs, written = tmp_path / "in", tmp_path / "written"
     inputs.mkdir()
     written.mkdir()
@@ -103,6 +106,21 @@ def test_planted_identifiers_appear_nowhere(tmp_path, capsys, monkeypatch):
     assert {"quarantine.csv", "report.html", "report.xlsx", "rankings.csv"} <= {
         p.name for p in (written / "out").iterdir()
     }
+
+    # What the commands printed (JSON summaries, stderr) and every log record are written too.
+    printed = capsys.readouterr()
+    (written / "printed_and_logged.txt").write_text(
+        "\n".join(
+            [
+                printed.out,
+                printed.err,
+                json.dumps(summary, ensure_ascii=False),
+                json.dumps(inbox, ensure_ascii=False),
+                caplog.text,
+            ]
+        ),
+        encoding="utf-8",
+    )
 
     enterprises = [r["respondent_id"] for r in rows + later + wjx_rows]
     planted = [PHONE, DOTTED_PHONE, EMAIL, IP, WJX_IP, NAME, NAME_WJX, MENTIONED_CODE, BAD_CODE, BAD_CODE_WJX]
