@@ -18,8 +18,10 @@ class Problems:
         mask = mask.fillna(False).astype(bool)
         if not mask.any():
             return
-        text = message if isinstance(message, pd.Series) else pd.Series(message, index=self.index)
-        new = (reason + ": " + text.astype("str")).astype(object).where(mask, None)
+        # Messages are built for the rows that have the problem only: usually a few of many.
+        text = message[mask] if isinstance(message, pd.Series) else pd.Series(message, index=mask.index[mask])
+        new = pd.Series(None, index=self.index, dtype=object)
+        new[mask] = (reason + ": " + text.astype("str")).astype(object)
         if reason in self.found:
             old = self.found[reason]
             both = old.notna() & new.notna()

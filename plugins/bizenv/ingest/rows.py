@@ -38,6 +38,7 @@ from bizenv.ingest.batch import (
     flag_superseded,
     split,
 )
+from bizenv.ingest.distinct import on_distinct
 from bizenv.ingest.privacy import hash_identities, mask_personal_numbers
 from bizenv.ingest.problems import Problems, quote
 from bizenv.periods import Period
@@ -149,22 +150,28 @@ def scale_numbers(text: pd.Series, scale: Scale) -> pd.Series:
     return number.where(number <= scale.points)
 
 
-def score_answers(answers: pd.DataFrame, questionnaire: Questionnaire) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Answer text → scale points (NaN for missing); second frame marks answers off the scale.
-
-    Any text that is not a label or a number in a declared form on the scale is off it (see
-    `scale_numbers`)."""
+def read_answers(text: pd.Series, questionnaire: Questionnaire) -> pd.DataFrame:
+    """For each answer as written: `score` (NaN for missing or off the scale), `off_scale`,
+    `looks_on_scale` (a scale point written as a number in a form not declared), and `parsed`
+    (what the batch suite sees: a declared number as its plain point, other text as written,
+    None when blank)."""
     scale = questionnaire.scale
     lookup = {label: float(v) for label, v in scale.labels.items()}
     missing = set(questionnaire.missing_labels) | {""}
-    scores = {}
-    off_scale = {}
-    for column in answers.columns:
-        text = answers[column].astype("str").str.strip()
-        value = text.map(lookup).fillna(scale_numbers(text, scale))
-        scores[column] = value.astype(float)
-        off_scale[column] = value.isna() & ~text.isin(missing)
-    return pd.DataFrame(scores, index=answers.index), pd.DataFrame(off_scale, index=answers.index)
+    stripped = text.astype("str").str.strip()
+    point = scale_numbers(stripped, scale)
+    score = stripped.map(lookup).fillna(point).astype(float)
+    number = pd.to_numeric(stripped, errors="coerce")
+    parsed = stripped.where(point.isna(), point.astype("Int64").astype("str"))
+    return pd.DataFrame(
+        {
+            "score": score,
+            "off_scale": score.isna() & ~stripped.isin(missing),
+            "looks_on_scale": (number >= 1) & (number <= scale.points) & (number % 1 == 0),
+            "parsed": parsed.astype(object).where(parsed != "", None),
+        },
+        index=text.index,
+    )
 
 
 def check_rows(
@@ -277,23 +284,22 @@ def check_duration(problems: Problems, text: pd.Series) -> pd.Series:
 
 def check_answers(problems: Problems, std: pd.DataFrame, questionnaire: Questionnaire) -> pd.DataFrame:
     """Scale points of every item (NaN where not answered); an answer off the scale is a problem."""
-    items = questionnaire.items()
-    scores, off_scale = score_answers(std[[item.code for item in items]], questionnaire)
     hint = number_form_hint(questionnaire.scale)
-    for item in items:
+    scores = {}
+    for item in questionnaire.items():
+        read = on_distinct(std[item.code], lambda text: read_answers(text, questionnaire))
+        scores[item.code] = read["score"]
         # A number that is a point of the scale, written in a form the questionnaire does not
         # declare ("05", "5.0", "1e0"), is told why: it looks like an answer on the scale.
-        number = pd.to_numeric(std[item.code].astype("str").str.strip(), errors="coerce")
-        looks_on_scale = (number >= 1) & (number <= questionnaire.scale.points) & (number % 1 == 0)
         problems.add(
             "off_scale",
-            off_scale[item.code],
+            read["off_scale"],
             f"{item.label}="
-            + quote(std[item.code])
+            + on_distinct(std[item.code], quote)
             + " is not an answer on the scale"
-            + pd.Series(hint, index=std.index).where(looks_on_scale, ""),
+            + read["looks_on_scale"].map({True: hint, False: ""}),
         )
-    return scores
+    return pd.DataFrame(scores, index=std.index)
 
 
 def number_form_hint(scale: Scale) -> str:
@@ -313,7 +319,9 @@ def check_attributes(problems: Problems, std: pd.DataFrame, questionnaire: Quest
         problems.add(
             "attribute_not_allowed",
             (value != "") & ~value.isin(attribute.values),
-            f"{attribute.column}=" + quote(value) + f" is not one of {'/'.join(attribute.values)}",
+            f"{attribute.column}="
+            + on_distinct(value, quote)
+            + f" is not one of {'/'.join(attribute.values)}",
         )
 
 
@@ -328,8 +336,11 @@ def accepted_rows(
             "source_row": std["source_row"].astype(int),
             "respondent_hash": hash_identities(values["key"], salt),
             **values[["unit_code", "submitted_at", "duration_seconds"]],
-            **{code: std[code].astype("str").str.strip() for code in attributes},
-            "comment": mask_personal_numbers(std["comment"]),
+            **{
+                code: on_distinct(std[code], lambda text: text.astype("str").str.strip())
+                for code in attributes
+            },
+            "comment": on_distinct(std["comment"], mask_personal_numbers),
         }
     )
     codes = [item.code for item in questionnaire.items()]
@@ -346,16 +357,15 @@ def parsed_rows(std: pd.DataFrame, values: pd.DataFrame, questionnaire: Question
         text = series.astype("str").str.strip()
         return text.astype(object).where(text != "", None)
 
-    answers = {}
-    for item in questionnaire.items():
-        text = std[item.code].astype("str").str.strip()
-        point = scale_numbers(text, questionnaire.scale)
-        answers[item.code] = blank_to_none(text.where(point.isna(), point.astype("Int64").astype("str")))
+    answers = {
+        item.code: on_distinct(std[item.code], lambda text: read_answers(text, questionnaire)["parsed"])
+        for item in questionnaire.items()
+    }
     return pd.DataFrame(
         {
             "respondent_key": blank_to_none(values["key"]),
             **values[["unit_code", "submitted_at", "duration_seconds"]],
-            **{a.code: blank_to_none(std[a.code]) for a in questionnaire.respondent.attributes},
+            **{a.code: on_distinct(std[a.code], blank_to_none) for a in questionnaire.respondent.attributes},
             **answers,
         }
     )
