@@ -1,7 +1,14 @@
-"""`make bench`: time and peak memory of each stage on a large synthetic period.
+"""`make bench`: time and peak memory of each stage on a large synthetic period, each against
+its floor measured in the same run on the same data.
 
 Usage: python -m bizenv.bench [--rows N] [--db URL] [--out DIR]
-Each stage runs in a fresh process so its peak memory (max RSS) is its own.
+Each stage runs in a fresh process so its peak memory (max RSS) is its own. The floors:
+    parse     pandas' C reader of the same CSV, every cell a string (`pyarrow.csv.read_csv` too
+              when pyarrow is installed; it is not a dependency)
+    copy      PostgreSQL only: COPY of the same file into an unindexed text table
+    group_by  a plain pandas group-by mean of the scores per unit, from the parsed file
+The ratio column is stage time / floor: load against parse (+ copy on PostgreSQL), validate
+against parse, evaluate against group_by + parse (the period must be read back once).
 """
 
 from __future__ import annotations
@@ -121,6 +128,73 @@ def dag_parse(env: dict) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+FLOORS = """
+import json, sys, time
+import pandas as pd
+path, db = sys.argv[1], sys.argv[2]
+result = {}
+start = time.perf_counter()
+frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+result["parse"] = time.perf_counter() - start
+try:
+    import pyarrow.csv
+    start = time.perf_counter()
+    pyarrow.csv.read_csv(path)
+    result["parse_pyarrow"] = time.perf_counter() - start
+except ImportError:
+    pass
+from bizenv.schemas import load_questionnaire
+q = load_questionnaire()
+labels = {label: float(v) for label, v in q.scale.labels.items()}
+items = [i.label for i in q.items() if i.label in frame]
+start = time.perf_counter()
+scores = pd.DataFrame({c: frame[c].map(labels) for c in items})
+scores.groupby(frame["unit"]).mean()
+result["group_by"] = time.perf_counter() - start
+if db.startswith("postgresql"):
+    import psycopg
+    from sqlalchemy.engine import make_url
+    url = make_url(db)
+    conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(conninfo) as conn:
+        columns = ", ".join(f'c{i} text' for i in range(len(frame.columns)))
+        conn.execute(f"CREATE TEMP TABLE bench_floor ({columns})")
+        start = time.perf_counter()
+        with conn.cursor().copy("COPY bench_floor FROM STDIN (FORMAT csv, HEADER true)") as copy, open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                copy.write(block)
+        result["copy"] = time.perf_counter() - start
+print(json.dumps({k: round(v, 2) for k, v in result.items()}))
+"""
+
+
+def floors(path: Path, db: str, env: dict) -> dict:
+    result = subprocess.run(
+        [sys.executable, "-c", FLOORS, str(path), db], capture_output=True, text=True, env=env, check=False
+    )
+    if result.returncode != 0:
+        raise SystemExit(f"floors failed:\n{result.stderr[-3000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def ratio_table(stages: dict[str, dict], floor: dict) -> list[str]:
+    """The stages against their floors, as printed at the end."""
+    parse, copy = floor["parse"], floor.get("copy", 0.0)
+    bases = {
+        "validate": ("parse", parse),
+        "load": ("parse + copy" if copy else "parse", parse + copy),
+        "evaluate": ("group_by + parse", floor["group_by"] + parse),
+    }
+    lines = [f"{'stage':<10}{'seconds':>9}{'peak MiB':>10}  {'floor':<18}{'floor s':>8}{'ratio':>8}"]
+    for stage, (name, seconds) in bases.items():
+        figures = stages[stage]
+        lines.append(
+            f"{stage:<10}{figures['seconds']:>9.1f}{figures['peak_mib']:>10}  {name:<18}{seconds:>8.2f}"
+            f"{figures['seconds'] / seconds:>8.0f}x"
+        )
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bizenv.bench")
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -147,9 +221,14 @@ def main(argv: list[str] | None = None) -> int:
     rows = write_survey(survey, args.rows)
     print(json.dumps({"stage": "generate", "rows": rows, "mib": round(survey.stat().st_size / 2**20),
                       "seconds": round(time.perf_counter() - started, 1)}))  # fmt: skip
+    floor = floors(survey, db, env)
+    print(json.dumps({"stage": "floors", **floor}))
+    stages = {}
     for stage, path in (("validate", survey), ("load", survey), ("evaluate", work / "out")):
-        print(json.dumps(run_stage(stage, db, path, env)))
+        stages[stage] = run_stage(stage, db, path, env)
+        print(json.dumps(stages[stage]))
     print(json.dumps(dag_parse(env)))
+    print("\n".join(ratio_table(stages, floor)))
     shutil.rmtree(work)
     return 0
 
