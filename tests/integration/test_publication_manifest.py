@@ -28,8 +28,10 @@ def status(capsys, warehouse_url, *args):
 
 
 def runs(engine):
+    """The evaluations in the run log, oldest first."""
+    r = t.pipeline_runs
     with engine.connect() as conn:
-        return conn.execute(select(t.pipeline_runs).order_by(t.pipeline_runs.c.id)).mappings().all()
+        return conn.execute(select(r).where(r.c.command == "evaluate").order_by(r.c.id)).mappings().all()
 
 
 def test_the_manifest_names_the_run_and_the_digest_of_every_published_file(loaded, tmp_path):
@@ -147,7 +149,11 @@ def test_a_failed_staging_leaves_the_previous_publication_in_place(loaded, tmp_p
 def test_a_run_that_never_ended_needs_attention(loaded, warehouse_url, tmp_path, capsys):
     evaluate_period(loaded, "2026H1", tmp_path / "out")
     with loaded.begin() as conn:  # as a killed run leaves it
-        conn.execute(update(t.pipeline_runs).values(status="running", finished_at=None))
+        conn.execute(
+            update(t.pipeline_runs)
+            .where(t.pipeline_runs.c.command == "evaluate")
+            .values(status="running", finished_at=None)
+        )
     code, summary, _ = status(capsys, warehouse_url)
     assert code == 1
     assert "has not finished" in summary["attention"][0]

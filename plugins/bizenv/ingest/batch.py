@@ -36,6 +36,7 @@ from bizenv.schemas.models import Policy, Registry
 from bizenv.validate import results as validation
 from bizenv.validate.gx_runner import Outcome, Spec, run_suite
 from bizenv.warehouse import tables as t
+from bizenv.warehouse.runs import finish_run, start_run
 from bizenv.warehouse.writes import ensure_period, insert_frame, lock_for_write, sync_units
 
 QUARANTINE_COLUMNS = ["batch_id", "period", "source_row", "reasons", "details", "raw"]
@@ -112,8 +113,23 @@ class BatchKind(ABC):
 
 
 def load(engine: Engine, kind: BatchKind, path: Path | str, period: Period) -> dict:
-    """Every stage of one batch file, in order; returns the JSON summary of the CLI contract."""
-    table = read_table(Path(path))
+    """Every stage of one batch file, in order; returns the JSON summary of the CLI contract.
+    The load is logged in `pipeline_runs` as `load-<kind>` from start to end."""
+    run_id = start_run(engine, f"load-{kind.name}", period.label)
+    try:
+        summary = _load(engine, kind, Path(path), period)
+    except BaseException as exc:
+        finish_run(engine, run_id, "failed", error=exc)
+        raise
+    if summary["status"] == "refused":
+        finish_run(engine, run_id, "refused", summary=summary, error=summary.get("message"))
+    else:
+        finish_run(engine, run_id, "done", summary=summary)
+    return summary
+
+
+def _load(engine: Engine, kind: BatchKind, path: Path, period: Period) -> dict:
+    table = read_table(path)
     loaded = identify(engine, kind, table, period)
     if loaded is not None:
         return loaded

@@ -43,7 +43,7 @@ def finish_run(
     run_id: int,
     status: str,
     summary: Mapping[str, object] | None = None,
-    error: BaseException | None = None,
+    error: BaseException | str | None = None,
 ) -> None:
     """Record how the run ended. Never raises: the run's own outcome (or error) is what counts,
     and a warehouse that fails here has already failed the run."""
@@ -51,7 +51,9 @@ def finish_run(
     if summary is not None:
         values["summary"] = json.dumps(summary, ensure_ascii=False, default=str)
     if error is not None:
-        values["error"] = one_line(error)
+        values["error"] = (
+            one_line(error) if isinstance(error, BaseException) else " ".join(error.split())[:500]
+        )
     try:
         with engine.begin() as conn:
             conn.execute(update(t.pipeline_runs).where(t.pipeline_runs.c.id == run_id).values(**values))
