@@ -39,7 +39,14 @@ Warehouse: `BIZENV_DATABASE_URL`, else the `bizenv_warehouse` connection, else S
     max_active_runs=1,
     tags=["bizenv", "evaluation", "semiannual"],
     doc_md=DOC,
-    default_args={"owner": "bizenv", "retries": 1, "retry_delay": timedelta(minutes=5)},
+    # A million responses evaluate in about a minute here: hours mean a hung task, not a slow one.
+    dagrun_timeout=timedelta(hours=6),
+    default_args={
+        "owner": "bizenv",
+        "retries": 1,
+        "retry_delay": timedelta(minutes=5),
+        "execution_timeout": timedelta(hours=2),
+    },
     params={
         "period": Param(
             "",

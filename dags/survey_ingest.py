@@ -42,7 +42,14 @@ period folder are left where they are; `list_inbox` logs each of them as a warni
     max_active_runs=1,
     tags=["bizenv", "ingest", "survey"],
     doc_md=DOC,
-    default_args={"owner": "bizenv", "retries": 1, "retry_delay": timedelta(minutes=2)},
+    # A million-row file loads in about two minutes here: an hour means a hung task.
+    dagrun_timeout=timedelta(hours=4),
+    default_args={
+        "owner": "bizenv",
+        "retries": 1,
+        "retry_delay": timedelta(minutes=2),
+        "execution_timeout": timedelta(hours=1),
+    },
     params={
         "min_file_age_seconds": Param(
             60, type="integer", minimum=0, description="Skip files modified more recently"

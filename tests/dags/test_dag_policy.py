@@ -1,6 +1,7 @@
 """Policies every DAG file follows: imports cleanly, nothing heavy at top level (what keeps
 parsing fast; the parse time itself is measured by `make bench`, not asserted here),
-owner, retries, tags and a doc on every DAG; the bizenv package stays out of the plugin scan."""
+owner, retries, tags and a doc on every DAG, a timeout on every DAG run and every task; the
+bizenv package stays out of the plugin scan."""
 
 from __future__ import annotations
 
@@ -72,6 +73,15 @@ def test_every_dag_has_owner_retries_tags_and_doc(dagbag):
         for task in dag.tasks:
             assert task.owner not in (None, "", "airflow"), (dag_id, task.task_id)
             assert task.retries >= 1, (dag_id, task.task_id)
+
+
+def test_every_dag_run_and_every_task_has_a_timeout(dagbag):
+    """A hung task (a locked warehouse, a stuck network mount) fails instead of holding its slot."""
+    for dag_id, dag in dagbag.dags.items():
+        assert dag.dagrun_timeout is not None, dag_id
+        for task in dag.tasks:
+            assert task.execution_timeout is not None, (dag_id, task.task_id)
+            assert task.execution_timeout <= dag.dagrun_timeout, (dag_id, task.task_id)
 
 
 def test_plugin_scan_loads_nothing_from_the_bizenv_package():
