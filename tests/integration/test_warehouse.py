@@ -1,3 +1,4 @@
+import pandas as pd
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, select
@@ -10,7 +11,7 @@ CORE_TABLES = {
     "periods",
     "survey_batches",
     "survey_responses",
-    "response_items",
+    "questionnaire_items",
     "quarantined_rows",
     "validation_results",
     "metric_batches",
@@ -25,8 +26,9 @@ CORE_TABLES = {
 }
 
 
-def test_migration_creates_every_core_table(engine):
+def test_migration_creates_every_core_table_and_view(engine):
     assert set(inspect(engine).get_table_names()) >= CORE_TABLES
+    assert set(inspect(engine).get_view_names()) >= {"response_items", "unit_trend"}
 
 
 def test_migrations_match_the_table_definitions(engine):
@@ -38,7 +40,7 @@ def test_migrations_match_the_table_definitions(engine):
 def test_migrate_is_idempotent(engine):
     before = current_revision(engine)
     migrate(engine)
-    assert current_revision(engine) == before == "0006"
+    assert current_revision(engine) == before == "0007"
     with engine.connect() as conn:
         assert conn.execute(select(t.units)).all() == []
 
@@ -53,3 +55,58 @@ def test_every_migration_downgrades_and_upgrades_again(engine):
     migrate(engine)
     assert set(inspect(engine).get_table_names()) >= CORE_TABLES
     assert "unit_trend" in inspect(engine).get_view_names()
+
+
+def test_item_answers_survive_the_move_into_arrays_and_back(engine, warehouse_url, tmp_path, capsys):
+    """0007 moves `response_items` rows into `survey_responses.answers`/`scores`; its downgrade
+    moves them back: the long rows and the scores evaluation reads are the same either way."""
+    from alembic import command
+
+    from bizenv.evaluation.inputs import read_period_responses
+    from bizenv.periods import Period
+    from bizenv.schemas import load_questionnaire
+    from bizenv.warehouse.engine import alembic_config
+    from tests.builders import LABELS, load_rows, survey_row, unit_sample
+
+    rows = unit_sample("市发改委", 12, "满意") + [
+        survey_row(respondent=50, **{LABELS[0]: "不了解", LABELS[1]: "", LABELS[2]: "5"}),
+        survey_row(respondent=51, unit="税务局", comment='引号"和\\反斜杠'),
+    ]
+    assert load_rows(capsys, tmp_path / "s.csv", rows, warehouse_url)[0] == 0
+
+    def long_rows():
+        items = t.response_items
+        with engine.connect() as conn:
+            found = conn.execute(select(items).order_by(items.c.response_id, items.c.item_code)).all()
+        return [
+            (r.response_id, r.item_code, r.answer, None if r.score is None else float(r.score)) for r in found
+        ]
+
+    def wide_scores():
+        with engine.connect() as conn:
+            return read_period_responses(conn, Period.parse("2026H1"), load_questionnaire())
+
+    before, scores = long_rows(), wide_scores()
+    assert len(before) == 14 * 10 - 1  # the blank answer is no row
+    assert ("不了解", None) in [(answer, score) for _, _, answer, score in before]
+    command.downgrade(alembic_config(engine), "0006")
+    assert long_rows() == before
+    migrate(engine)
+    assert long_rows() == before
+    pd.testing.assert_frame_equal(wide_scores(), scores)
+
+
+def test_a_warehouse_below_the_latest_revision_is_refused_with_the_command_that_migrates_it(
+    engine, warehouse_url, capsys
+):
+    from alembic import command
+
+    from bizenv.warehouse.engine import alembic_config
+    from tests.builders import run_cli
+
+    command.downgrade(alembic_config(engine), "0006")
+    code, summary, err = run_cli(capsys, "evaluate", "--period", "2026H1", "--db", warehouse_url)
+    assert code == 2
+    assert "is at revision 0006, this version of bizenv works on 0007: run `bizenv init-db`" in err
+    assert run_cli(capsys, "init-db", "--db", warehouse_url)[0] == 0
+    assert current_revision(engine) == "0007"

@@ -6,9 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import Connection, case, func, select
+from sqlalchemy import Connection, select
 
 from bizenv.config import schemas_dir
+from bizenv.ingest.distinct import on_distinct
 from bizenv.periods import Period
 from bizenv.schemas.models import Questionnaire
 from bizenv.scoring.satisfaction import respondent_scores
@@ -18,9 +19,9 @@ from bizenv.warehouse.reads import fetch_frame
 
 def read_period_responses(conn: Connection, period: Period, questionnaire: Questionnaire) -> pd.DataFrame:
     """Accepted responses of the period, one row per (respondent, unit): `respondent_hash`,
-    `unit_code`, `submitted_at`, the respondent attributes, and item scale points wide (the
-    database pivots the items, so a million responses travel as a million rows, not ten)."""
-    r, items, b = t.survey_responses, t.response_items, t.survey_batches
+    `unit_code`, `submitted_at`, the respondent attributes, and item scale points wide (from
+    each response's `scores` array, decoded once per distinct array)."""
+    r, b = t.survey_responses, t.survey_batches
     usable = (
         select(b.c.batch_id)
         .where(b.c.period == period.label)
@@ -30,18 +31,28 @@ def read_period_responses(conn: Connection, period: Period, questionnaire: Quest
     attributes = [r.c[a.code] for a in questionnaire.respondent.attributes if a.code in r.c]
     responses = fetch_frame(
         conn,
-        select(r.c.response_id, r.c.respondent_hash, r.c.unit_code, r.c.submitted_at, *attributes).where(
-            r.c.batch_id.in_(usable)
-        ),
+        select(
+            r.c.response_id, r.c.respondent_hash, r.c.unit_code, r.c.submitted_at, *attributes, r.c.scores
+        ).where(r.c.batch_id.in_(usable)),
     ).set_index("response_id")
     codes = [item.code for item in questionnaire.items()]
-    pivot = select(
-        items.c.response_id,
-        *[func.max(case((items.c.item_code == code, items.c.score))).label(code) for code in codes],
-    ).where(items.c.response_id.in_(select(r.c.response_id).where(r.c.batch_id.in_(usable))))
-    wide = fetch_frame(conn, pivot.group_by(items.c.response_id)).set_index("response_id")
+    scores = on_distinct(responses.pop("scores").astype("str"), lambda arrays: score_columns(arrays, codes))
     responses["submitted_at"] = pd.to_datetime(responses["submitted_at"])
-    return responses.join(wide.reindex(columns=codes)).astype({c: float for c in codes})
+    return responses.join(scores)
+
+
+def score_columns(arrays: pd.Series, codes: list[str]) -> pd.DataFrame:
+    """`survey_responses.scores` (JSON arrays of numbers or null, in item order) as one float
+    column per item code."""
+    if arrays.empty:
+        return pd.DataFrame({code: pd.Series(dtype=float) for code in codes}, index=arrays.index)
+    cells = arrays.str.slice(1, -1).str.split(",", expand=True)
+    if cells.shape[1] != len(codes):
+        raise RuntimeError(f"stored score arrays have {cells.shape[1]} items, the questionnaire {len(codes)}")
+    cells = cells.set_axis(codes, axis=1)
+    return cells.apply(lambda column: pd.to_numeric(column.where(column != "null"), errors="raise")).astype(
+        float
+    )
 
 
 def read_period_metrics(conn: Connection, period: Period) -> pd.DataFrame:

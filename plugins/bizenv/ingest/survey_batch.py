@@ -7,10 +7,10 @@ submission wins and the earlier one moves to quarantine as a duplicate.
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
-from typing import cast
 
 import pandas as pd
 from sqlalchemy import Connection, Engine, Row, delete, select
@@ -19,6 +19,7 @@ from bizenv.config import respondent_salt
 from bizenv.ingest import batch as lifecycle
 from bizenv.ingest import canonical, wenjuanxing
 from bizenv.ingest.batch import BatchKind, CheckedRows, Rows
+from bizenv.ingest.distinct import on_distinct
 from bizenv.ingest.reading import RawTable, rows_as_json
 from bizenv.ingest.rows import StandardBatch, check_rows
 from bizenv.periods import Period
@@ -28,7 +29,7 @@ from bizenv.validate.gx_runner import Spec
 from bizenv.validate.suites import survey_specs
 from bizenv.warehouse import tables as t
 from bizenv.warehouse.engine import require_migrated
-from bizenv.warehouse.writes import insert_frame, next_ids
+from bizenv.warehouse.writes import insert_frame, next_ids, sync_questionnaire_items
 
 
 def standard_batch(table: RawTable, questionnaire: Questionnaire) -> StandardBatch:
@@ -54,7 +55,7 @@ def load_survey(
 
 
 class SurveyKind(BatchKind):
-    """Survey batches: one row per (respondent, unit), answers in `response_items`."""
+    """Survey batches: one row per (respondent, unit), with its item answers."""
 
     name = "survey"
     batches = t.survey_batches
@@ -189,7 +190,7 @@ def _move_to_quarantine(conn: Connection, winners: pd.DataFrame, batch_id: str) 
         ).all(),
         columns=["response_id", "item_code", "answer"],
     ).pivot(index="response_id", columns="item_code", values="answer")
-    kept = stored.drop(columns=["batch_id", "period", "source_row"]).join(answers)
+    kept = stored.drop(columns=["batch_id", "period", "source_row", "answers", "scores"]).join(answers)
     kept["submitted_at"] = kept["submitted_at"].astype("str")
     by_id = winners.set_index("response_id")
     moved = pd.DataFrame(
@@ -206,14 +207,14 @@ def _move_to_quarantine(conn: Connection, winners: pd.DataFrame, batch_id: str) 
         }
     )
     lifecycle.quarantine_superseded(conn, t.survey_batches, moved)
-    conn.execute(delete(items).where(items.c.response_id.in_(ids)))
     conn.execute(delete(r).where(r.c.response_id.in_(ids)))
 
 
 def write_responses(
     conn: Connection, accepted: pd.DataFrame, questionnaire: Questionnaire, period: Period, batch_id: str
 ) -> None:
-    """Accepted rows into `survey_responses`, their answers (as written and scored) into `response_items`."""
+    """Accepted rows into `survey_responses`, their answers as written and scored as JSON arrays in
+    the questionnaire's item order (`questionnaire_items`; `response_items` is their long view)."""
     if accepted.empty:
         return
     ids = next_ids(conn, t.survey_responses.c.response_id, len(accepted))
@@ -230,13 +231,29 @@ def write_responses(
         ]
     ].assign(response_id=ids, batch_id=batch_id, period=period.label)
     responses["comment"] = responses["comment"].replace("", None)
+    codes = [item.code for item in questionnaire.items()]
+    responses["answers"] = json_arrays([on_distinct(accepted[f"answer__{c}"], json_strings) for c in codes])
+    responses["scores"] = json_arrays([on_distinct(accepted[c], json_numbers) for c in codes])
+    sync_questionnaire_items(conn, questionnaire)
     insert_frame(conn, t.survey_responses, responses)
 
-    codes = [item.code for item in questionnaire.items()]
-    # A frame's stack is a Series (its columns become the inner index level: the item code).
-    scores = cast(pd.Series, accepted[codes].set_axis(ids).stack(future_stack=True)).rename("score")
-    written = accepted[[f"answer__{c}" for c in codes]].set_axis(codes, axis=1).set_axis(ids)
-    answers = cast(pd.Series, written.stack(future_stack=True)).rename("answer")
-    long = pd.concat([answers, scores], axis=1).rename_axis(["response_id", "item_code"]).reset_index()
-    long = long[long["answer"].str.strip() != ""]
-    insert_frame(conn, t.response_items, long)
+
+def json_strings(text: pd.Series) -> pd.Series:
+    """Each answer as a JSON string, `null` when blank (an item not answered)."""
+    encoded = text.map(lambda value: json.dumps(value, ensure_ascii=False))
+    return encoded.where(text.astype("str").str.strip() != "", "null")
+
+
+def json_numbers(scores: pd.Series) -> pd.Series:
+    """Each scale point as a JSON number (`5`, not `5.0`), `null` when missing."""
+    return scores.map(
+        lambda v: "null" if pd.isna(v) else str(int(v)) if float(v).is_integer() else repr(float(v))
+    )
+
+
+def json_arrays(columns: list[pd.Series]) -> pd.Series:
+    """Per row, the JSON array of the columns' encoded values, in order."""
+    joined = columns[0].astype("str")
+    for column in columns[1:]:
+        joined = joined + "," + column.astype("str")
+    return "[" + joined + "]"

@@ -125,8 +125,20 @@ def require_migrated(engine: Engine) -> None:
         tables = set(inspect(engine).get_table_names())
     except OperationalError as exc:
         raise BizenvError(f"cannot reach the warehouse {engine.url!r}: {exc.orig}") from None
+    name = engine.url.render_as_string(hide_password=True)
     if "alembic_version" not in tables:
+        raise BizenvError(f"the warehouse {name} is not initialised: run `bizenv init-db` first")
+    current, head = current_revision(engine), head_revision(engine)
+    if current != head:
         raise BizenvError(
-            f"the warehouse {engine.url.render_as_string(hide_password=True)} is not initialised: "
-            "run `bizenv init-db` first"
+            f"the warehouse {name} is at revision {current}, this version of bizenv works on {head}: "
+            "run `bizenv init-db` to migrate it"
+            + (" (or use the bizenv version that migrated it)" if current and head and current > head else "")
         )
+
+
+def head_revision(engine: Engine) -> str | None:
+    """The latest revision of the migrations shipped with this code."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config(engine)).get_current_head()

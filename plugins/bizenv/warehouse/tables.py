@@ -81,15 +81,33 @@ survey_responses = Table(
     Column("industry", Text),
     Column("ownership", String(32)),
     Column("comment", Text),
+    # The item answers as written (null where blank) and their scale points (null where
+    # missing), JSON arrays in the order of `questionnaire_items` for the batch's questionnaire.
+    Column("answers", Text),
+    Column("scores", Text),
     Index(None, "period", "unit_code"),
     Index(None, "batch_id"),
 )
 
+questionnaire_items = Table(
+    "questionnaire_items",
+    metadata,
+    Column("schema_name", String(64), primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("item_code", String(64), nullable=False),
+    Column("label", Text, nullable=False),
+)
+
+# Views: read like tables, created by their migrations (kept out of `metadata`, which Alembic
+# compares with the migrated tables).
+views = MetaData()
+
+# One non-blank answer to one item: `survey_responses.answers`/`scores` in long form (0007).
 response_items = Table(
     "response_items",
-    metadata,
-    Column("response_id", BigInteger, primary_key=True, autoincrement=False),
-    Column("item_code", String(64), primary_key=True),
+    views,
+    Column("response_id", BigInteger),
+    Column("item_code", String(64)),
     Column("answer", String(64)),
     Column("score", Float),
 )

@@ -15,8 +15,9 @@ from sqlalchemy import ColumnElement, Connection, Table, delete, func, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from bizenv.errors import BizenvError
 from bizenv.periods import Period
-from bizenv.schemas.models import Registry
+from bizenv.schemas.models import Questionnaire, Registry
 from bizenv.warehouse import tables as t
 
 CHUNK = 50_000
@@ -154,6 +155,37 @@ def sync_units(conn: Connection, registry: Registry) -> None:
                 "registry_version": registry.version,
             }
             for u in registry.units
+        ],
+    )
+
+
+def sync_questionnaire_items(conn: Connection, questionnaire: Questionnaire) -> None:
+    """The questionnaire's items in order, the key to `survey_responses.answers`/`scores`.
+
+    Written once per questionnaire and never changed: a questionnaire file is never edited (a
+    later questionnaire is a new file), so stored arrays keep their meaning."""
+    q = t.questionnaire_items
+    stored = [
+        tuple(row)
+        for row in conn.execute(
+            select(q.c.position, q.c.item_code)
+            .where(q.c.schema_name == questionnaire.name)
+            .order_by(q.c.position)
+        )
+    ]
+    items = [(i, item.code) for i, item in enumerate(questionnaire.items())]
+    if stored == items:
+        return
+    if stored:
+        raise BizenvError(
+            f"questionnaire {questionnaire.name} has other items than when its answers were first stored: "
+            "a changed questionnaire is a new file with a new name"
+        )
+    conn.execute(
+        q.insert(),
+        [
+            {"schema_name": questionnaire.name, "position": i, "item_code": item.code, "label": item.label}
+            for i, item in enumerate(questionnaire.items())
         ],
     )
 
