@@ -16,9 +16,9 @@ A case marked `defect` is a known production bug: it runs as a strict xfail unti
 from __future__ import annotations
 
 import io
-import uuid
 import zipfile
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -44,7 +44,7 @@ from tests.builders import (
     unit_sample,
     wenjuanxing_export,
 )
-from tests.conftest import PG_URL, REQUIRE_PG, _pg_reachable
+from tests.conftest import pg_schema
 
 HEADER = canonical.expected_columns(load_questionnaire())
 # Clean rows in every survey case: a fault of one or two rows stays well under the gate.
@@ -1270,30 +1270,15 @@ CASES = CANONICAL_CSV + CANONICAL_XLSX + WENJUANXING + METRICS + DOUBTFUL
 def migrated(request: pytest.FixtureRequest, tmp_path_factory) -> Iterator[sa.Engine]:
     """One migrated warehouse per database for the whole corpus (as `warehouse_url` in conftest,
     but migrated once: a migration per case would double the PostgreSQL half's time)."""
-    schema = None
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('corpus') / 'warehouse.sqlite'}"
-    else:
-        error = _pg_reachable()
-        if error:
-            message = f"PostgreSQL at {PG_URL} unreachable ({error})"
-            if REQUIRE_PG:
-                pytest.fail(message)
-            pytest.skip(message)
-        schema = f"t_{uuid.uuid4().hex[:12]}"
-        admin = sa.create_engine(PG_URL)
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-        url = sa.engine.make_url(PG_URL).update_query_dict({"options": f"-csearch_path={schema}"})
-        url = url.render_as_string(hide_password=False)
-    engine = make_engine(url)
-    migrate(engine)
-    yield engine
-    engine.dispose()
-    if schema is not None:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with ExitStack() as stack:
+        if request.param == "sqlite":
+            url = f"sqlite:///{tmp_path_factory.mktemp('corpus') / 'warehouse.sqlite'}"
+        else:
+            url = stack.enter_context(pg_schema())
+        engine = make_engine(url)
+        migrate(engine)
+        yield engine
+        engine.dispose()
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from bizenv.ingest.reading import file_sha256
 from bizenv.warehouse import tables as t
 from bizenv.warehouse.reads import fetch_frame
 
@@ -51,14 +52,6 @@ def warehouse_state(conn: Connection, period: str) -> str:
     return digest.hexdigest()
 
 
-def file_digest(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def write_manifest(
     out_dir: Path, *, run_id: int, period: str, state: str, files: Iterable[Path], database: str
 ) -> Path:
@@ -69,7 +62,7 @@ def write_manifest(
         "warehouse_state": state,
         "written_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "files": {
-            path.relative_to(out_dir).as_posix(): {"sha256": file_digest(path), "bytes": path.stat().st_size}
+            path.relative_to(out_dir).as_posix(): {"sha256": file_sha256(path), "bytes": path.stat().st_size}
             for path in sorted(files)
         },
     }
@@ -108,7 +101,7 @@ def folder_problems(conn: Connection, out_dir: Path, period: str | None = None) 
         path = out_dir / name
         if not path.is_file():
             problems.append(f"{out_dir}: {name} is missing")
-        elif file_digest(path) != expected.get("sha256"):
+        elif file_sha256(path) != expected.get("sha256"):
             problems.append(f"{out_dir}: {name} differs from what run {manifest.get('run_id')} wrote")
     if warehouse_state(conn, shown) != manifest.get("warehouse_state"):
         problems.append(
