@@ -239,8 +239,11 @@ def write_responses(
 
 
 def json_strings(text: pd.Series) -> pd.Series:
-    """Each answer as a JSON string, `null` when blank (an item not answered)."""
-    encoded = text.map(lambda value: json.dumps(value, ensure_ascii=False))
+    """Each answer as a JSON string, `null` when blank (an item not answered). NUL characters
+    are dropped, as from all stored text: PostgreSQL's jsonb refuses `\\u0000`."""
+    encoded = text.str.replace("\x00", "", regex=False).map(
+        lambda value: json.dumps(value, ensure_ascii=False)
+    )
     return encoded.where(text.astype("str").str.strip() != "", "null")
 
 
