@@ -37,7 +37,7 @@ class RawTable:
     # truncated row from one whose last cells are blank. None for XLSX (a sheet has no rows
     # shorter than its header: missing cells are blank cells).
     fields: pd.Series | None = None
-    # XLSX only, and only when the first sheet has formulas: True where a cell holds a formula
+    # XLSX only, and only when a sheet has formulas or error values: True where a cell holds a formula
     # with no usable value stored (a workbook written by a program and never calculated, or a
     # formula whose value is an error). pandas reads such a cell blank, which it is not: the
     # answer is there, only not computed. Same index and columns as `frame`.

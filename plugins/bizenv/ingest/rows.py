@@ -202,7 +202,7 @@ def check_rows(
         }
     )
     check_not_future(problems, std["submitted_at"], values["submitted_at"], loaded_at)
-    scores = check_answers(problems, std, questionnaire)
+    scores, answers = check_answers(problems, std, questionnaire)
     check_attributes(problems, std, questionnaire)
     warnings = (
         [] if quality is None else apply_quality_rules(problems, quality, values, scores, questionnaire)
@@ -222,7 +222,7 @@ def check_rows(
         quarantined=quarantined,
         reason_counts=counts,
         warnings=warnings,
-        parsed=parsed_rows(std, values, questionnaire),
+        parsed=parsed_rows(std, values, answers, questionnaire),
     )
 
 
@@ -282,24 +282,29 @@ def check_duration(problems: Problems, text: pd.Series) -> pd.Series:
     return duration
 
 
-def check_answers(problems: Problems, std: pd.DataFrame, questionnaire: Questionnaire) -> pd.DataFrame:
-    """Scale points of every item (NaN where not answered); an answer off the scale is a problem."""
+def check_answers(
+    problems: Problems, std: pd.DataFrame, questionnaire: Questionnaire
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Scale points of every item (NaN where not answered), and each answer as the batch suite
+    sees it (`read_answers`' `parsed`); an answer off the scale is a problem."""
     hint = number_form_hint(questionnaire.scale)
-    scores = {}
+    scores, parsed = {}, {}
     for item in questionnaire.items():
-        read = on_distinct(std[item.code], lambda text: read_answers(text, questionnaire))
-        scores[item.code] = read["score"]
+        read = on_distinct(
+            std[item.code], lambda text: read_answers(text, questionnaire).assign(quoted=quote(text))
+        )
+        scores[item.code], parsed[item.code] = read["score"], read["parsed"]
         # A number that is a point of the scale, written in a form the questionnaire does not
         # declare ("05", "5.0", "1e0"), is told why: it looks like an answer on the scale.
         problems.add(
             "off_scale",
             read["off_scale"],
             f"{item.label}="
-            + on_distinct(std[item.code], quote)
+            + read["quoted"]
             + " is not an answer on the scale"
             + read["looks_on_scale"].map({True: hint, False: ""}),
         )
-    return pd.DataFrame(scores, index=std.index)
+    return pd.DataFrame(scores, index=std.index), pd.DataFrame(parsed, index=std.index)
 
 
 def number_form_hint(scale: Scale) -> str:
@@ -347,20 +352,19 @@ def accepted_rows(
     return accepted.join(std[codes].add_prefix("answer__")).join(scores)
 
 
-def parsed_rows(std: pd.DataFrame, values: pd.DataFrame, questionnaire: Questionnaire) -> pd.DataFrame:
+def parsed_rows(
+    std: pd.DataFrame, values: pd.DataFrame, answers: pd.DataFrame, questionnaire: Questionnaire
+) -> pd.DataFrame:
     """Every row parsed for the suite (None where blank): key, unit_code, submitted_at,
-    duration_seconds, the attributes, and each item's answer: a number in a declared form on
-    the scale as its plain point ("5.0" → "5" when `decimal_zero` is declared), any other text as
-    written, so the suite sees an answer off the scale exactly when the row check does."""
+    duration_seconds, the attributes, and each item's answer (`answers`, from `check_answers`):
+    a number in a declared form on the scale as its plain point ("5.0" → "5" when
+    `decimal_zero` is declared), any other text as written, so the suite sees an answer off the
+    scale exactly when the row check does."""
 
     def blank_to_none(series: pd.Series) -> pd.Series:
         text = series.astype("str").str.strip()
         return text.astype(object).where(text != "", None)
 
-    answers = {
-        item.code: on_distinct(std[item.code], lambda text: read_answers(text, questionnaire)["parsed"])
-        for item in questionnaire.items()
-    }
     return pd.DataFrame(
         {
             "respondent_key": blank_to_none(values["key"]),
