@@ -516,6 +516,20 @@ class Gates(_Strict):
     max_quarantined_share: float = Field(ge=0, le=1)
 
 
+class Fieldwork(_Strict):
+    """What the fieldwork monitor measures each unit's progress against while a period is open."""
+
+    target_respondents: int = Field(ge=1)
+    quiet_days: int = Field(ge=1)
+
+
+class LateData(_Strict):
+    """What a batch accepted for an already evaluated period triggers: the period evaluated
+    again (its published outputs replaced), or only an alert asking someone to do it."""
+
+    action: Literal["re_evaluate", "alert"]
+
+
 class Policy(_Strict):
     version: str
     min_respondents: int = Field(ge=2)
@@ -528,6 +542,8 @@ class Policy(_Strict):
     flags: FlagRules
     suppression_min: int = Field(ge=1)
     fieldwork_grace_days: int = Field(ge=0)
+    fieldwork: Fieldwork
+    late_data: LateData
     gates: Gates
     indicator_targets: IndicatorTargets
 
