@@ -92,17 +92,42 @@ def fail_fast_on_bad_data() -> Iterator[None]:
         raise AirflowFailException(str(exc)) from None
 
 
-def inbox_files(landing_root: Path, min_age_seconds: float) -> list[dict]:
+def inbox_files(landing_root: Path, min_age_seconds: float, kind: str = "survey") -> list[dict]:
     """The inbox files the ingest run loads, oldest first; every entry it leaves in place
     (hidden and temporary files, folders inside a period folder) is logged as a warning with
     why, so a file that is not loaded is seen in the task log rather than ignored."""
     from bizenv.ingest.inbox import Landing, scan_inbox
 
-    scan = scan_inbox(Landing(landing_root), min_age_seconds)
+    scan = scan_inbox(Landing(landing_root, kind), min_age_seconds)
     for item in scan.skipped:
         log.warning("left in the inbox, not loaded: %s: %s", item["path"], item["why"])
     log.info("%d file(s) to load, %d left in place", len(scan.ready), len(scan.skipped))
     return scan.ready
+
+
+def ingest_inbox_file(kind: str, item: dict) -> dict:
+    """One mapped ingest task: load the file, move it to archive/ or rejected/, and fail the task
+    (no retry: the file will not fix itself) when it was rejected or refused, naming its errors
+    file. A lost warehouse connection raises as itself, and is retried."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from bizenv.config import landing_dir
+    from bizenv.ingest.inbox import Landing, process_file
+    from bizenv.warehouse.engine import make_engine, migrate
+
+    if kind == "survey":
+        with fail_fast_on_bad_data():
+            require_salt()
+    engine = make_engine(warehouse_url())
+    migrate(engine)
+    summary = process_file(engine, Landing(landing_dir(), kind), item["path"], item["period"])
+    log.info("%s: %s", item["path"], summary)
+    if summary["status"] in {"rejected", "refused"}:
+        name = Path(item["path"]).name
+        raise AirflowFailException(
+            f"{name} {summary['status']}: {summary['message']} (see {summary['errors']})"
+        )
+    return summary
 
 
 SALT_VARIABLE = "bizenv_salt"

@@ -1,4 +1,8 @@
-"""The survey inbox: files dropped in inbox/<period>/ are loaded, then moved, never deleted.
+"""The inboxes: files dropped in inbox/<period>/ are loaded, then moved, never deleted.
+
+Survey files land in `<landing>/inbox/`, department-metric files in `<landing>/metrics/inbox/`;
+both go through the same steps below and the same batch lifecycle (`bizenv.ingest.batch`), only
+the loader differs.
 
 Loaded files (including re-deliveries of a file already loaded) go to archive/<period>/, with
 a `.quarantine.csv` beside them when some of their rows were quarantined; files
@@ -16,6 +20,7 @@ from __future__ import annotations
 
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +28,7 @@ import pandas as pd
 from sqlalchemy import Engine, select
 
 from bizenv.errors import BizenvError
+from bizenv.ingest.metrics_batch import load_metrics
 from bizenv.ingest.reading import file_sha256
 from bizenv.ingest.survey_batch import load_survey
 from bizenv.periods import Period
@@ -30,7 +36,9 @@ from bizenv.report.cells import safe_cells
 from bizenv.warehouse import tables as t
 from bizenv.warehouse.engine import require_migrated
 
-SURVEY_SUFFIXES = {".csv", ".xlsx", ".xlsm"}
+SUFFIXES = {".csv", ".xlsx", ".xlsm"}
+# Each kind of batch file: how it is loaded (the CLI's `load-survey` / `load-metrics`).
+LOADERS: dict[str, Callable[[Engine, Path, str], dict]] = {"survey": load_survey, "metrics": load_metrics}
 # Names of files an editor, a spreadsheet or the operating system keeps beside the files people
 # drop (lock files, Finder's .DS_Store, Excel's owner file ~$name.xlsx): never loaded, never moved.
 TEMPORARY_PREFIXES = (".", "~$")
@@ -40,14 +48,27 @@ UNSORTED = "unsorted"
 
 @dataclass(frozen=True)
 class Landing:
+    """One kind's inbox, archive and rejected folders under the landing folder `root`: surveys'
+    directly in it (where they were before metrics had an inbox), every other kind's in
+    `root/<kind>/`."""
+
     root: Path
+    kind: str = "survey"
+
+    def __post_init__(self) -> None:
+        if self.kind not in LOADERS:
+            raise ValueError(f"no inbox for {self.kind!r}; kinds: {', '.join(LOADERS)}")
+
+    @property
+    def base(self) -> Path:
+        return self.root if self.kind == "survey" else self.root / self.kind
 
     @property
     def inbox(self) -> Path:
-        return self.root / "inbox"
+        return self.base / "inbox"
 
     def folder(self, kind: str, period: str) -> Path:
-        path = self.root / kind / period
+        path = self.base / kind / period
         path.mkdir(parents=True, exist_ok=True)
         return path
 
@@ -129,11 +150,11 @@ def process_file(engine: Engine, landing: Landing, path: Path | str, period: str
                 file=str(path),
             )
         Period.parse(period)
-        if path.suffix.lower() not in SURVEY_SUFFIXES:
+        if path.suffix.lower() not in SUFFIXES:
             raise BizenvError(
                 f"unsupported file type {path.suffix!r} (expected .csv or .xlsx)", file=str(path)
             )
-        summary = load_survey(engine, path, period)
+        summary = LOADERS[landing.kind](engine, path, period)
     except BizenvError as exc:
         target = _destination(landing.folder("rejected", UNSORTED if unsorted else period), path, digest)
         shutil.move(path, target)
