@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import Engine, update
+from sqlalchemy import Connection, Engine, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from bizenv.errors import BizenvError
@@ -65,3 +65,14 @@ def one_line(error: BaseException, limit: int = 500) -> str:
     """The error as the run log keeps it: its type and first words, on one line."""
     text = " ".join(str(error).split())
     return (text if isinstance(error, BizenvError) else f"{type(error).__name__}: {text}")[:limit]
+
+
+def latest_runs(conn: Connection, status: str | None = None) -> list[dict]:
+    """The latest run of each (command, period), or the latest with `status`."""
+    runs = t.pipeline_runs
+    which = select(func.max(runs.c.id)).group_by(runs.c.command, runs.c.period)
+    latest = (which if status is None else which.where(runs.c.status == status)).scalar_subquery()
+    return [
+        dict(row)
+        for row in conn.execute(select(runs).where(runs.c.id.in_(latest)).order_by(runs.c.id)).mappings()
+    ]
