@@ -100,7 +100,7 @@ def run_suite(
             result_format={"result_format": "SUMMARY", "partial_unexpected_count": SAMPLE_SIZE},
         )
     )
-    result = checkpoint.run(batch_parameters={"dataframe": frame})
+    result = checkpoint.run(batch_parameters={"dataframe": suite_frame(frame)})
     outcomes = []
     for run in result.run_results.values():
         for item in run.results:
@@ -120,6 +120,29 @@ def run_suite(
                 )
             )
     return outcomes
+
+
+def suite_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` as Great Expectations checks it fastest: the same values, the same outcomes.
+
+    - Datetime columns in nanoseconds where their values allow it: Great Expectations compares
+      a datetime column with vectorised operations only in that unit; pandas 3 parses dates to
+      microseconds, which sends it down a Python call per row (a second per 120,000 rows here).
+      A column with a date outside nanoseconds' range (years 1677-2262) stays as it is.
+    - Text columns as categoricals: each expectation filters the whole frame, every column of
+      it, for the rows it looks at, and a categorical's rows are small integer codes rather than
+      Python strings (the period suite of 120,000 responses took 1.8 s, 0.8 s so).
+    """
+    converted = {}
+    for column, dtype in frame.dtypes.items():
+        try:
+            if pd.api.types.is_datetime64_any_dtype(dtype):
+                converted[column] = frame[column].dt.as_unit("ns")
+            elif pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype):
+                converted[column] = frame[column].astype("category")
+        except (OverflowError, TypeError, pd.errors.OutOfBoundsDatetime):
+            continue
+    return frame.assign(**converted) if converted else frame
 
 
 def docs_index(docs_dir: Path) -> Path:
