@@ -133,7 +133,7 @@ def suite_frame(frame: pd.DataFrame) -> pd.DataFrame:
       it, for the rows it looks at, and a categorical's rows are small integer codes rather than
       Python strings (the period suite of 120,000 responses took 1.8 s, 0.8 s so).
     """
-    converted = {}
+    converted = frame.copy(deep=False)
     for column, dtype in frame.dtypes.items():
         try:
             if pd.api.types.is_datetime64_any_dtype(dtype):
@@ -142,7 +142,7 @@ def suite_frame(frame: pd.DataFrame) -> pd.DataFrame:
                 converted[column] = frame[column].astype("category")
         except (OverflowError, TypeError, pd.errors.OutOfBoundsDatetime):
             continue
-    return frame.assign(**converted) if converted else frame
+    return converted
 
 
 def docs_index(docs_dir: Path) -> Path:
