@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
 # Commands whose last line of stdout is a JSON object, also when they fail.
-JSON_COMMANDS = {"load-survey", "load-metrics", "evaluate"}
+JSON_COMMANDS = {"load-survey", "load-metrics", "evaluate", "fieldwork"}
 
 
 def _engine(args: argparse.Namespace) -> Engine:
@@ -79,6 +79,32 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(line)
     _emit(status)
     return 1 if args.check and not status["healthy"] else 0
+
+
+def cmd_fieldwork(args: argparse.Namespace) -> int:
+    import re
+    from datetime import date, datetime
+
+    from bizenv.airflow_support.runtime import output_dir
+    from bizenv.fieldwork import CITY_TIMEZONE, fieldwork_progress, write_fieldwork
+    from bizenv.periods import Period
+    from bizenv.schemas import load_policy, load_registry
+
+    period = Period.parse(args.period)
+    if args.as_of is None:
+        as_of = datetime.now(CITY_TIMEZONE).date()
+    else:
+        try:
+            if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", args.as_of):
+                raise ValueError
+            as_of = date.fromisoformat(args.as_of)
+        except ValueError:
+            raise BizenvError(f"--as-of {args.as_of!r} is not a date like 2026-04-23") from None
+    registry = load_registry()
+    progress = fieldwork_progress(_engine(args), period, as_of, load_policy(), registry)
+    out = args.out if args.out is not None else output_dir(period)
+    _emit(progress.summary(write_fieldwork(progress, out, city=registry.city)))
+    return 0
 
 
 def cmd_demo_data(args: argparse.Namespace) -> int:
@@ -150,6 +176,21 @@ def build_parser() -> argparse.ArgumentParser:
         "--check", action="store_true", help="exit 1 when something needs attention (a health probe)"
     )
     p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser(
+        "fieldwork",
+        parents=[common],
+        help="each unit's survey sample so far, projected to the fieldwork close",
+    )
+    p.add_argument("--period", required=True, help="half-year, e.g. 2026H1")
+    p.add_argument("--as-of", metavar="YYYY-MM-DD", help="the day to report on (default: today in the city)")
+    p.add_argument(
+        "--out",
+        type=Path,
+        help="the period's output folder; writes fieldwork/fieldwork.csv and fieldwork/fieldwork.html "
+        "(default: $BIZENV_OUTPUT_DIR/<period>, else var/output/<period>)",
+    )
+    p.set_defaults(func=cmd_fieldwork)
 
     p = sub.add_parser("demo-data", help="write a realistic demo data set")
     p.add_argument("--out", required=True, type=Path)
