@@ -1,22 +1,28 @@
 """What monitoring asks first: which periods have data, which batches were refused, last runs,
-runs that failed or never finished, and output folders that disagree with the warehouse."""
+runs that failed or never finished, output folders that disagree with the warehouse, and how
+the fieldwork of open periods is going."""
 
 from __future__ import annotations
 
 import json
+from datetime import date, datetime
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, func, select
 
 from bizenv.evaluation.manifest import folder_problems
+from bizenv.fieldwork import CITY_TIMEZONE, FieldworkProgress, fieldwork_progress, open_periods
 from bizenv.warehouse import tables as t
 from bizenv.warehouse.engine import current_revision, require_migrated
+from bizenv.warehouse.runs import latest_runs
 
 
-def warehouse_status(engine: Engine, out_dirs: list[Path] | None = None) -> dict:
+def warehouse_status(engine: Engine, out_dirs: list[Path] | None = None, today: date | None = None) -> dict:
     """Everything `bizenv status` shows. `attention` lists what needs someone: runs that failed
-    or did not finish, and output folders (the latest evaluation's of each period, plus
-    `out_dirs`) whose files are not what the warehouse holds."""
+    or did not finish, output folders (the latest evaluation's of each period, plus `out_dirs`)
+    whose files are not what the warehouse holds, and open periods where units will miss the
+    minimum sample or batches have stopped coming. `today` (default: the city's today) decides
+    which periods are still in the field."""
     require_migrated(engine)
     b, runs = t.survey_batches, t.pipeline_runs
     with engine.connect() as conn:
@@ -90,26 +96,66 @@ def warehouse_status(engine: Engine, out_dirs: list[Path] | None = None) -> dict
         )
     if not periods:
         lines.append("no survey batches loaded yet")
+    progress = open_fieldwork(engine, set(periods), today or datetime.now(CITY_TIMEZONE).date())
+    lines += [p.line() for p in progress]
+    attention += [problem for p in progress for problem in fieldwork_problems(p)]
     lines += [f"attention: {problem}" for problem in attention]
     return {
         "periods": periods,
         "validation": validation,
         "recent_runs": recent,
+        "fieldwork": [fieldwork_entry(p) for p in progress],
         "attention": attention,
         "healthy": not attention,
         "lines": lines,
     }
 
 
-def latest_runs(conn: Connection, status: str | None = None) -> list[dict]:
-    """The latest run of each (command, period), or the latest with `status`."""
-    runs = t.pipeline_runs
-    which = select(func.max(runs.c.id)).group_by(runs.c.command, runs.c.period)
-    latest = (which if status is None else which.where(runs.c.status == status)).scalar_subquery()
+def open_fieldwork(engine: Engine, loaded: set[str], today: date) -> list[FieldworkProgress]:
+    """Fieldwork of the periods still in the field today that have survey batches: a period
+    nobody has delivered anything for may not have begun its survey, and is not reported."""
+    from bizenv.schemas import load_policy, load_registry
+
+    policy = load_policy()
+    registry = load_registry()
     return [
-        dict(row)
-        for row in conn.execute(select(runs).where(runs.c.id.in_(latest)).order_by(runs.c.id)).mappings()
+        fieldwork_progress(engine, period, today, policy, registry)
+        for period in open_periods(today, policy.fieldwork_grace_days)
+        if period.label in loaded
     ]
+
+
+def fieldwork_entry(progress: FieldworkProgress) -> dict:
+    p = progress
+    return {
+        "period": p.period.label,
+        "as_of": p.as_of.isoformat(),
+        "fieldwork_close": p.close.isoformat(),
+        "days_left": p.days_left,
+        "statuses": p.counts(),
+        "last_batch": p.last_batch.isoformat() if p.last_batch else None,
+        "days_since_last_batch": p.days_since_last_batch,
+        "quiet": p.quiet,
+    }
+
+
+def fieldwork_problems(progress: FieldworkProgress) -> list[str]:
+    """Units that will miss the minimum at their rate so far, and a period without new batches."""
+    p, problems = progress, []
+    missing = p.units_with("will_miss")
+    if missing:
+        names = ", ".join(unit["unit_name"] for unit in missing[:5]) + (", …" if len(missing) > 5 else "")
+        problems.append(
+            f"{p.period.label}: {len(missing)} unit(s) will miss the minimum of {p.min_respondents} "
+            f"respondents by {p.close} at their rate so far ({names}): see `bizenv fieldwork --period {p.period.label}`"
+        )
+    if p.quiet:
+        since = f"since {p.last_batch}" if p.last_batch else "since fieldwork began"
+        problems.append(
+            f"{p.period.label}: no survey batch accepted for {p.days_since_last_batch} day(s) ({since}); "
+            f"fieldwork closes on {p.close}"
+        )
+    return problems
 
 
 def unfinished_runs(conn: Connection) -> list[str]:

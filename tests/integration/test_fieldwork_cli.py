@@ -3,7 +3,7 @@ input."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -104,3 +104,43 @@ def test_fieldwork_is_listed_in_the_help(capsys):
     with pytest.raises(SystemExit):
         main(["--help"])
     assert "fieldwork" in capsys.readouterr().out
+
+
+def test_status_reports_the_fieldwork_of_open_periods(engine, tmp_path, capsys):
+    from bizenv.status import warehouse_status
+
+    rows = [survey_row(respondent=i, submitted_at="2026-04-15T10:00:00") for i in range(31)]
+    assert (
+        load_rows(capsys, tmp_path / "batch.csv", rows, engine.url.render_as_string(hide_password=False))[0]
+        == 0
+    )
+    with engine.begin() as conn:
+        conn.execute(update(t.survey_batches).values(loaded_at=datetime(2026, 4, 10, 2, tzinfo=UTC)))
+
+    status = warehouse_status(engine, today=date(2026, 4, 23))
+
+    assert status["fieldwork"] == [
+        {
+            "period": "2026H1",
+            "as_of": "2026-04-23",
+            "fieldwork_close": "2026-08-14",
+            "days_left": 113,
+            "statuses": {"will_miss": 34, "at_risk": 0, "on_track": 1, "reached": 0},
+            "last_batch": "2026-04-10",
+            "days_since_last_batch": 13,
+            "quiet": True,
+        }
+    ]
+    assert (
+        "2026H1  fieldwork until 2026-08-14 (113 day(s) left): 34 will miss, 0 at risk, 1 on track, "
+        "0 reached; last batch 2026-04-10 (13 day(s) ago)"
+    ) in status["lines"]
+    assert status["attention"] == [
+        "2026H1: 34 unit(s) will miss the minimum of 30 respondents by 2026-08-14 at their rate so far "
+        "(行政审批局, 临空物流发展服务中心, 安泰天然气公司, 银保监分局, 人防办, …): see `bizenv fieldwork --period 2026H1`",
+        "2026H1: no survey batch accepted for 13 day(s) (since 2026-04-10); fieldwork closes on 2026-08-14",
+    ]
+    assert status["healthy"] is False
+    # Once its fieldwork has closed the period is no longer watched: nothing needs anyone.
+    closed = warehouse_status(engine, today=date(2026, 8, 15))
+    assert (closed["fieldwork"], closed["attention"], closed["healthy"]) == ([], [], True)
