@@ -202,7 +202,11 @@ def check_unit(problems: Problems, text: pd.Series, registry: Registry, blank: s
     code = text.map(registry.resolve_all(text.unique())).astype("str")
     named = text.str.strip() != ""
     problems.add("missing_unit", ~named, blank)
-    problems.add("unknown_unit", code.isna() & named, "unit=" + quote(text) + " is not in the unit registry")
+    problems.add(
+        "unknown_unit",
+        code.isna() & named,
+        lambda rows: "unit=" + quote(text[rows]) + " is not in the unit registry",
+    )
     return code
 
 
@@ -216,8 +220,10 @@ def check_field_count(problems: Problems, fields: pd.Series | None, header_field
     problems.add(
         "short_row",
         fields < header_fields,
-        "the row has " + fields.astype("Int64").astype("str") + f" of the header's {header_fields} "
-        "fields (cut short or truncated); load the complete row",
+        lambda rows: (
+            "the row has " + fields[rows].astype("Int64").astype("str") + f" of the header's {header_fields} "
+            "fields (cut short or truncated); load the complete row"
+        ),
     )
 
 

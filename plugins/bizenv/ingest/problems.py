@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
+
+Message = pd.Series | str | Callable[[pd.Series], pd.Series]
 
 
 class Problems:
@@ -14,12 +18,19 @@ class Problems:
         self.index = index
         self.found: dict[str, pd.Series] = {}
 
-    def add(self, reason: str, mask: pd.Series, message: pd.Series | str) -> None:
+    def add(self, reason: str, mask: pd.Series, message: Message) -> None:
+        """`message`: one text for every row, a text per row, or a function building the texts
+        of the rows `mask` selects (given `mask`): those are usually a few of many, and building
+        a text for every row of a large batch costs more than the check itself."""
         mask = mask.fillna(False).astype(bool)
         if not mask.any():
             return
-        # Messages are built for the rows that have the problem only: usually a few of many.
-        text = message[mask] if isinstance(message, pd.Series) else pd.Series(message, index=mask.index[mask])
+        if callable(message):
+            text = message(mask)
+        elif isinstance(message, pd.Series):
+            text = message[mask]
+        else:
+            text = pd.Series(message, index=mask.index[mask])
         new = pd.Series(None, index=self.index, dtype=object)
         new[mask] = (reason + ": " + text.astype("str")).astype(object)
         if reason in self.found:

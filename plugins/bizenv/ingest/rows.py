@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import NamedTuple
 
 import numpy as np
@@ -43,6 +44,7 @@ from bizenv.ingest.privacy import hash_identities, mask_personal_numbers
 from bizenv.ingest.problems import Problems, quote
 from bizenv.periods import Period
 from bizenv.schemas.models import (
+    Attribute,
     ImplausibleDuration,
     QualityRules,
     Questionnaire,
@@ -236,8 +238,12 @@ def check_not_future(
     problems.add(
         "future_submitted_at",
         submitted.notna() & (submitted > latest),
-        "submitted_at=" + quote(text) + f" is later than the load time ({local_now:%Y-%m-%d %H:%M:%S} "
-        f"{CITY_TIMEZONE}) plus {CLOCK_SKEW.days} day of clock skew",
+        lambda rows: (
+            "submitted_at="
+            + quote(text[rows])
+            + f" is later than the load time ({local_now:%Y-%m-%d %H:%M:%S} "
+            f"{CITY_TIMEZONE}) plus {CLOCK_SKEW.days} day of clock skew"
+        ),
     )
 
 
@@ -250,9 +256,11 @@ def check_respondent_key(problems: Problems, text: pd.Series, questionnaire: Que
         problems.add(
             "bad_credit_code",
             (key != "") & ~valid_uscc(key),
-            f"{questionnaire.respondent.key.column}="
-            + quote(key)
-            + " is not a valid 18-character credit code",
+            lambda rows: (
+                f"{questionnaire.respondent.key.column}="
+                + quote(key[rows])
+                + " is not a valid 18-character credit code"
+            ),
         )
     return key
 
@@ -263,22 +271,30 @@ def check_submitted_at(problems: Problems, text: pd.Series, period: Period, grac
     problems.add(
         "bad_submitted_at",
         submitted.isna(),
-        "submitted_at=" + quote(text) + " is not a date-time (ISO 8601 or YYYY/M/D H:MM:SS)",
+        lambda rows: (
+            "submitted_at=" + quote(text[rows]) + " is not a date-time (ISO 8601 or YYYY/M/D H:MM:SS)"
+        ),
     )
     start, end = fieldwork_window(period, grace_days)
     outside = submitted.notna() & ((submitted < pd.Timestamp(start)) | (submitted >= pd.Timestamp(end)))
     problems.add(
         "outside_period",
         outside,
-        "submitted_at=" + quote(text) + f" is outside {period} "
-        f"({period.start} to {(end - timedelta(days=1)).date()})",
+        lambda rows: (
+            "submitted_at=" + quote(text[rows]) + f" is outside {period} "
+            f"({period.start} to {(end - timedelta(days=1)).date()})"
+        ),
     )
     return submitted
 
 
 def check_duration(problems: Problems, text: pd.Series) -> pd.Series:
     duration = parse_duration(text)
-    problems.add("bad_duration", duration < 0, "duration=" + quote(text) + " is not a number of seconds")
+    problems.add(
+        "bad_duration",
+        duration < 0,
+        lambda rows: "duration=" + quote(text[rows]) + " is not a number of seconds",
+    )
     return duration
 
 
@@ -296,14 +312,7 @@ def check_answers(
         scores[item.code], parsed[item.code] = read["score"], read["parsed"]
         # A number that is a point of the scale, written in a form the questionnaire does not
         # declare ("05", "5.0", "1e0"), is told why: it looks like an answer on the scale.
-        problems.add(
-            "off_scale",
-            read["off_scale"],
-            f"{item.label}="
-            + read["quoted"]
-            + " is not an answer on the scale"
-            + read["looks_on_scale"].map({True: hint, False: ""}),
-        )
+        problems.add("off_scale", read["off_scale"], partial(_off_scale_message, read, item.label, hint))
     return pd.DataFrame(scores, index=std.index), pd.DataFrame(parsed, index=std.index)
 
 
@@ -324,10 +333,22 @@ def check_attributes(problems: Problems, std: pd.DataFrame, questionnaire: Quest
         problems.add(
             "attribute_not_allowed",
             (value != "") & ~value.isin(attribute.values),
-            f"{attribute.column}="
-            + on_distinct(value, quote)
-            + f" is not one of {'/'.join(attribute.values)}",
+            partial(_not_allowed_message, value, attribute),
         )
+
+
+def _off_scale_message(read: pd.DataFrame, label: str, hint: str, rows: pd.Series) -> pd.Series:
+    read = read[rows]
+    return (
+        f"{label}="
+        + read["quoted"]
+        + " is not an answer on the scale"
+        + read["looks_on_scale"].map({True: hint, False: ""})
+    )
+
+
+def _not_allowed_message(value: pd.Series, attribute: Attribute, rows: pd.Series) -> pd.Series:
+    return f"{attribute.column}=" + quote(value[rows]) + f" is not one of {'/'.join(attribute.values or [])}"
 
 
 def accepted_rows(
