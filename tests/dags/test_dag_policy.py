@@ -15,7 +15,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 DAG_FILES = sorted((ROOT / "dags").glob("*.py"))
-EXPECTED_DAGS = {"semiannual_evaluation", "survey_ingest", "metrics_ingest"}
+EXPECTED_DAGS = {"semiannual_evaluation", "survey_ingest", "metrics_ingest", "fieldwork_monitor"}
 pytestmark = pytest.mark.airflow
 # sqlalchemy is not listed: building any DAG object loads it inside Airflow itself.
 HEAVY = ["pandas", "scipy", "great_expectations", "numpy", "pydantic_core", "yaml", "bizenv"]
