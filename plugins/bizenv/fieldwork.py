@@ -24,7 +24,9 @@ so a projection exactly on a threshold is never lost to rounding."""
 
 from __future__ import annotations
 
+import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -42,6 +44,8 @@ from bizenv.schemas.models import Policy, Registry
 from bizenv.warehouse import tables as t
 from bizenv.warehouse.engine import require_migrated
 from bizenv.warehouse.reads import fetch_frame
+
+log = logging.getLogger(__name__)
 
 # Survey times are stored as the city's wall-clock time; batch load times in UTC.
 CITY_TIMEZONE = ZoneInfo("Asia/Shanghai")
@@ -354,3 +358,24 @@ def alerts(progress: FieldworkProgress) -> list[tuple[str, str]]:
             )
         )
     return messages
+
+
+def monitor_period(
+    engine: Engine,
+    period: Period,
+    as_of: date,
+    out_dir: Path,
+    notify: Callable[[str, str], object],
+    policy: Policy,
+    registry: Registry,
+) -> dict[str, Any]:
+    """A day's monitoring of one period: the files written into its output folder, then every
+    alert sent through `notify(subject, text)`. The summary names the alerts' subjects."""
+    progress = fieldwork_progress(engine, period, as_of, policy, registry)
+    summary = progress.summary(write_fieldwork(progress, out_dir, city=registry.city))
+    summary["alerts"] = []
+    for subject, text in alerts(progress):
+        log.info("alert: %s", subject)
+        notify(subject, text)
+        summary["alerts"].append(subject)
+    return summary
