@@ -255,8 +255,10 @@ def json_numbers(scores: pd.Series) -> pd.Series:
 
 
 def json_arrays(columns: list[pd.Series]) -> pd.Series:
-    """Per row, the JSON array of the columns' encoded values, in order."""
-    joined = columns[0].astype("str")
-    for column in columns[1:]:
-        joined = joined + "," + column.astype("str")
-    return "[" + joined + "]"
+    """Per row, the JSON array of the columns' encoded values, in order. Joined as NumPy object
+    arrays: half the time of pandas' string columns, which check for missing values at each step."""
+    cells = [column.to_numpy(dtype=object) for column in columns]
+    joined = cells[0]
+    for column in cells[1:]:
+        joined = joined + "," + column
+    return pd.Series("[" + joined + "]", index=columns[0].index, dtype="str")
