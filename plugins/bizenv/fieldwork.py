@@ -207,6 +207,7 @@ def fieldwork_progress(
         .scalar_subquery()
     )
     in_time = (
+        r.c.period == period.label,  # the (period, unit_code) index
         r.c.batch_id.in_(batches),
         r.c.submitted_at < datetime.combine(as_of + timedelta(days=1), time()),
     )
