@@ -376,7 +376,7 @@ def monitor_period(
     summary = progress.summary(write_fieldwork(progress, out_dir, city=registry.city))
     summary["alerts"] = []
     for subject, text in alerts(progress):
-        log.info("alert: %s", subject)
-        notify(subject, text)
+        delivered = notify(subject, text)
+        log.info("alert %r delivered: %s", subject, delivered)
         summary["alerts"].append(subject)
     return summary
