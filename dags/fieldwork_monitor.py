@@ -51,7 +51,7 @@ the units that will miss or are at risk, one when no survey batch has been accep
 )
 def fieldwork_monitor() -> None:
     @task
-    def open_periods(dag_run: DagRunProtocol | None = None) -> list[dict[str, str]]:
+    def resolve_periods(dag_run: DagRunProtocol | None = None) -> list[dict[str, str]]:
         from bizenv.airflow_support.runtime import CITY_TIMEZONE, fail_fast_on_bad_data
         from bizenv.fieldwork import open_periods
         from bizenv.schemas import load_policy
@@ -92,7 +92,7 @@ def fieldwork_monitor() -> None:
         log.info("%s", summary)
         return summary
 
-    monitor.expand(target=open_periods())
+    monitor.expand(target=resolve_periods())
 
 
 fieldwork_monitor()
