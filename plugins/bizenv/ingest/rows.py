@@ -41,7 +41,7 @@ from bizenv.ingest.batch import (
 )
 from bizenv.ingest.distinct import on_distinct
 from bizenv.ingest.privacy import hash_identities, mask_personal_numbers
-from bizenv.ingest.problems import Problems, quote
+from bizenv.ingest.problems import Message, Problems, quote
 from bizenv.periods import Period
 from bizenv.schemas.models import (
     Attribute,
@@ -427,7 +427,7 @@ class Finding(NamedTuple):
     rule: str
     action: str
     rows: pd.Series
-    details: pd.Series | str
+    details: Message
     summary: str
 
 
@@ -443,8 +443,11 @@ def speeders(duration: pd.Series, key: pd.Series, rule: Speeder) -> Finding | No
         "speeder",
         rule.action,
         fast,
-        "completed in " + duration.map("{:.0f}".format) + f" s, under {limit:.0f} s "
-        f"({rule.share_of_median:.0%} of the batch median {median:.0f} s)",
+        lambda rows: (
+            "completed in "
+            + duration[rows].map("{:.0f}".format)
+            + f" s, under {limit:.0f} s ({rule.share_of_median:.0%} of the batch median {median:.0f} s)"
+        ),
         f"{int(fast.sum())} row(s) completed in under {limit:.0f} s",
     )
 
@@ -455,13 +458,16 @@ def implausible_durations(duration: pd.Series, rule: ImplausibleDuration) -> Fin
     nor the answers timed by it are taken at face value."""
     long = duration > rule.max_seconds
     limit = f"{rule.max_seconds:.0f} s{_span(rule.max_seconds)}"
-    written = duration[long].map("{:.0f}".format).reindex(duration.index, fill_value="")
     return Finding(
         "implausible_duration",
         rule.action,
         long,
-        "duration=" + written + f" s is longer than the plausible maximum of {limit}: check the "
-        "unit (seconds) and the survey tool's clock",
+        lambda rows: (
+            "duration="
+            + duration[rows].map("{:.0f}".format)
+            + f" s is longer than the plausible maximum of {limit}: check the unit (seconds) and the "
+            "survey tool's clock"
+        ),
         f"{int(long.sum())} row(s) with a completion time above {limit}",
     )
 
@@ -483,8 +489,11 @@ def too_many_units(unit: pd.Series, key: pd.Series, rule: TooManyUnits) -> Findi
         "too_many_units",
         rule.action,
         many,
-        "the respondent rated " + units_per_respondent.astype("str") + f" units in this batch "
-        f"(more than {rule.max_units} is implausible)",
+        lambda rows: (
+            "the respondent rated "
+            + units_per_respondent[rows].astype("str")
+            + f" units in this batch (more than {rule.max_units} is implausible)"
+        ),
         f"{int(many.sum())} row(s) from respondents rating more than {rule.max_units} units",
     )
 
@@ -497,7 +506,7 @@ def straight_lining(scores: pd.DataFrame, rule: StraightLining) -> Finding:
         "straight_lining",
         rule.action,
         flat,
-        "the same answer to all " + answered.astype("str") + " answered items",
+        lambda rows: "the same answer to all " + answered[rows].astype("str") + " answered items",
         f"{int(flat.sum())} row(s) give the same answer to every one of at least {rule.min_items} items",
     )
 

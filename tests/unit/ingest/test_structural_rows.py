@@ -45,12 +45,14 @@ def reasons(result) -> dict[int, str]:
         'a,b,c\r\n1,,\r\n"q""x",2,3\r\n4,4\r\n',
         'a,b,c\r1,2\r"x\r,y",,\r',
         'a,b,c\n"a""b,c",2\n,,\n',
+        '单位,评价,意见\n市发改委,"满意,很好",\n"税务局\r\n""窗口""",一般\n鄂城区,,\n\n',
     ],
 )
-def test_fields_per_row_counts_what_the_python_parser_reads(text):
-    data = text.encode()
-    expected = _fields_by_python_parser(data, "utf-8")
-    assert fields_per_row(text, data, "utf-8", len(expected)).tolist() == expected.tolist()
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gb18030"])
+def test_fields_per_row_counts_what_the_python_parser_reads(text, encoding):
+    data = text.encode(encoding)
+    expected = _fields_by_python_parser(data, encoding)
+    assert fields_per_row(data, encoding, len(expected)).tolist() == expected.tolist()
 
 
 def test_a_row_with_fewer_fields_than_the_header_is_short_row(tmp_path):
