@@ -259,10 +259,14 @@ def flag_superseded(
     lost = pd.Series(False, index=problems.index)
     lost[valid.index[valid["position"] != winner]] = True
     winner_row = pd.Series(row.to_numpy()[winner.to_numpy()], index=winner.index).reindex(problems.index)
-    same_row = winner_row == row
-    text = "superseded by row " + winner_row.astype("Int64").astype("str") + detail
-    text = text.mask(same_row, "superseded by a later rating of the same unit in the same row")
-    problems.add("duplicate", lost, text)
+
+    def message(rows: pd.Series) -> pd.Series:
+        text = "superseded by row " + winner_row[rows].astype("Int64").astype("str") + detail
+        return text.mask(
+            winner_row[rows] == row[rows], "superseded by a later rating of the same unit in the same row"
+        )
+
+    problems.add("duplicate", lost, message)
 
 
 def split(

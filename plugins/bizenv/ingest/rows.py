@@ -211,7 +211,7 @@ def check_rows(
     )
     flag_superseded(
         problems,
-        {"key": values["key"].str.upper(), "unit": values["unit_code"]},
+        {"key": on_distinct(values["key"], _upper), "unit": values["unit_code"]},
         std["source_row"],
         " of this batch (later submission)",
         at=values["submitted_at"],
@@ -250,12 +250,12 @@ def check_not_future(
 def check_respondent_key(problems: Problems, text: pd.Series, questionnaire: Questionnaire) -> pd.Series:
     """The key as written, stripped: it must be there, and be a valid credit code where the
     questionnaire says so."""
-    key = text.astype("str").str.strip()
+    key = on_distinct(text, _stripped)
     problems.add("missing_respondent_key", key == "", "respondent key is blank")
     if questionnaire.respondent.key.format == "uscc":
         problems.add(
             "bad_credit_code",
-            (key != "") & ~valid_uscc(key),
+            (key != "") & ~on_distinct(key, valid_uscc),
             lambda rows: (
                 f"{questionnaire.respondent.key.column}="
                 + quote(key[rows])
@@ -267,7 +267,8 @@ def check_respondent_key(problems: Problems, text: pd.Series, questionnaire: Que
 
 def check_submitted_at(problems: Problems, text: pd.Series, period: Period, grace_days: int) -> pd.Series:
     """Submission times (local, NaT where unreadable), which must fall in the fieldwork window."""
-    submitted = parse_submitted_at(text)
+    # A respondent's rows share one submission time: parsed once per distinct text.
+    submitted = on_distinct(text, parse_submitted_at)
     problems.add(
         "bad_submitted_at",
         submitted.isna(),
@@ -289,7 +290,7 @@ def check_submitted_at(problems: Problems, text: pd.Series, period: Period, grac
 
 
 def check_duration(problems: Problems, text: pd.Series) -> pd.Series:
-    duration = parse_duration(text)
+    duration = on_distinct(text, parse_duration)
     problems.add(
         "bad_duration",
         duration < 0,
@@ -329,12 +330,20 @@ def check_attributes(problems: Problems, std: pd.DataFrame, questionnaire: Quest
     for attribute in questionnaire.respondent.attributes:
         if attribute.values is None:
             continue
-        value = std[attribute.code].astype("str").str.strip()
+        value = on_distinct(std[attribute.code], _stripped)
         problems.add(
             "attribute_not_allowed",
             (value != "") & ~value.isin(attribute.values),
             partial(_not_allowed_message, value, attribute),
         )
+
+
+def _stripped(text: pd.Series) -> pd.Series:
+    return text.astype("str").str.strip()
+
+
+def _upper(text: pd.Series) -> pd.Series:
+    return text.str.upper()
 
 
 def _off_scale_message(read: pd.DataFrame, label: str, hint: str, rows: pd.Series) -> pd.Series:
@@ -404,7 +413,7 @@ def apply_quality_rules(
     questionnaire: Questionnaire,
 ) -> list[dict]:
     """Survey-quality rules of the validation file: each either quarantines rows or warns."""
-    key = values["key"].str.upper()
+    key = on_distinct(values["key"], _upper)
     findings = [
         speeders(values["duration_seconds"], key, rules.speeder),
         implausible_durations(values["duration_seconds"], rules.implausible_duration),
