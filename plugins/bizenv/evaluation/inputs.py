@@ -3,6 +3,7 @@ margins to rake to, and an earlier period's respondent scores as its evaluation 
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pandas as pd
@@ -10,6 +11,7 @@ from sqlalchemy import Connection, select
 
 from bizenv.config import schemas_dir
 from bizenv.ingest.distinct import on_distinct
+from bizenv.ingest.reading import fields_per_row
 from bizenv.periods import Period
 from bizenv.schemas.models import Questionnaire
 from bizenv.scoring.satisfaction import respondent_scores
@@ -43,16 +45,22 @@ def read_period_responses(conn: Connection, period: Period, questionnaire: Quest
 
 def score_columns(arrays: pd.Series, codes: list[str]) -> pd.DataFrame:
     """`survey_responses.scores` (JSON arrays of numbers or null, in item order) as one float
-    column per item code."""
+    column per item code.
+
+    The arrays' insides are read as the lines of one CSV by pandas' C parser (a third of the
+    time of splitting each string); every line must have one field per item, and every field
+    must be a number or null."""
     if arrays.empty:
         return pd.DataFrame({code: pd.Series(dtype=float) for code in codes}, index=arrays.index)
-    cells = arrays.str.slice(1, -1).str.split(",", expand=True)
-    if cells.shape[1] != len(codes):
-        raise RuntimeError(f"stored score arrays have {cells.shape[1]} items, the questionnaire {len(codes)}")
-    cells = cells.set_axis(codes, axis=1)
-    return cells.apply(lambda column: pd.to_numeric(column.where(column != "null"), errors="raise")).astype(
-        float
-    )
+    data = "\n".join(arrays.str.slice(1, -1).tolist()).encode()
+    fields = fields_per_row(data, "utf-8", len(arrays))
+    if len(fields) != len(arrays) or (fields != len(codes)).any():
+        raise RuntimeError(f"stored score arrays do not all have the questionnaire's {len(codes)} items")
+    cells = pd.read_csv(
+        io.BytesIO(data), header=None, names=codes, dtype=float, na_values=["null"],
+        keep_default_na=False, skip_blank_lines=False,
+    )  # fmt: skip
+    return cells.set_axis(arrays.index)
 
 
 def read_period_metrics(conn: Connection, period: Period) -> pd.DataFrame:
