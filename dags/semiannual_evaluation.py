@@ -9,6 +9,8 @@ from typing import Any
 
 from airflow.sdk import Asset, CronDataIntervalTimetable, Param, dag, task
 
+from bizenv.airflow_support.alerts import failure_alerts
+
 RANKINGS = Asset("bizenv://warehouse/rankings")
 log = logging.getLogger(__name__)
 
@@ -41,12 +43,16 @@ Warehouse: `BIZENV_DATABASE_URL`, else the `bizenv_warehouse` connection, else S
     doc_md=DOC,
     # A million responses evaluate in about a minute here: hours mean a hung task, not a slow one.
     dagrun_timeout=timedelta(hours=6),
-    default_args={
-        "owner": "bizenv",
-        "retries": 1,
-        "retry_delay": timedelta(minutes=5),
-        "execution_timeout": timedelta(hours=2),
-    },
+    # Past an hour the run is late (alert); past dagrun_timeout it is failed.
+    **failure_alerts(
+        overrun_after=timedelta(hours=1),
+        default_args={
+            "owner": "bizenv",
+            "retries": 1,
+            "retry_delay": timedelta(minutes=5),
+            "execution_timeout": timedelta(hours=2),
+        },
+    ),
     params={
         "period": Param(
             "",

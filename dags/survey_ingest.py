@@ -9,6 +9,8 @@ from typing import Any
 
 from airflow.sdk import Asset, CronTriggerTimetable, Param, dag, task
 
+from bizenv.airflow_support.alerts import failure_alerts
+
 SURVEY_RESPONSES = Asset("bizenv://warehouse/survey_responses")
 log = logging.getLogger(__name__)
 
@@ -44,12 +46,16 @@ period folder are left where they are; `list_inbox` logs each of them as a warni
     doc_md=DOC,
     # A million-row file loads in about two minutes here: an hour means a hung task.
     dagrun_timeout=timedelta(hours=4),
-    default_args={
-        "owner": "bizenv",
-        "retries": 1,
-        "retry_delay": timedelta(minutes=2),
-        "execution_timeout": timedelta(hours=1),
-    },
+    # Past half an hour the inbox is stuck behind this run (alert); past dagrun_timeout it is failed.
+    **failure_alerts(
+        overrun_after=timedelta(minutes=30),
+        default_args={
+            "owner": "bizenv",
+            "retries": 1,
+            "retry_delay": timedelta(minutes=2),
+            "execution_timeout": timedelta(hours=1),
+        },
+    ),
     params={
         "min_file_age_seconds": Param(
             60, type="integer", minimum=0, description="Skip files modified more recently"
