@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import CronTriggerTimetable, dag, task
 
+from bizenv.airflow_support.alerts import failure_alerts
+
 if TYPE_CHECKING:
     from airflow.sdk.types import DagRunProtocol
 
@@ -42,12 +44,16 @@ the units that will miss or are at risk, one when no survey batch has been accep
     doc_md=DOC,
     # Counting a million responses takes seconds: an hour means a hung task.
     dagrun_timeout=timedelta(hours=1),
-    default_args={
-        "owner": "bizenv",
-        "retries": 1,
-        "retry_delay": timedelta(minutes=5),
-        "execution_timeout": timedelta(minutes=30),
-    },
+    # Past ten minutes the run is late (alert); past dagrun_timeout it is failed.
+    **failure_alerts(
+        overrun_after=timedelta(minutes=10),
+        default_args={
+            "owner": "bizenv",
+            "retries": 1,
+            "retry_delay": timedelta(minutes=5),
+            "execution_timeout": timedelta(minutes=30),
+        },
+    ),
 )
 def fieldwork_monitor() -> None:
     @task

@@ -3,9 +3,6 @@ logical date, each one's files, and the alerts it sends."""
 
 from __future__ import annotations
 
-import importlib
-import sys
-import types
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -30,12 +27,7 @@ def sent(monkeypatch) -> list[tuple[str, str]]:
         messages.append((subject, text))
         return ["recorded"]
 
-    try:
-        module = importlib.import_module("bizenv.airflow_support.alerts")
-    except ModuleNotFoundError:
-        module = types.ModuleType("bizenv.airflow_support.alerts")
-        monkeypatch.setitem(sys.modules, module.__name__, module)
-    monkeypatch.setattr(module, "notify", notify, raising=False)
+    monkeypatch.setattr("bizenv.airflow_support.alerts.notify", notify)
     return messages
 
 
