@@ -8,6 +8,8 @@ from typing import Any
 
 from airflow.sdk import Asset, CronTriggerTimetable, Param, dag, task
 
+from bizenv.airflow_support.alerts import failure_alerts
+
 DEPARTMENT_METRICS = Asset("bizenv://warehouse/department_metrics")
 
 DOC = """
@@ -41,12 +43,16 @@ already been evaluated.
     doc_md=DOC,
     # Metric files are a few thousand rows: minutes mean a hung task.
     dagrun_timeout=timedelta(hours=1),
-    default_args={
-        "owner": "bizenv",
-        "retries": 1,
-        "retry_delay": timedelta(minutes=2),
-        "execution_timeout": timedelta(minutes=20),
-    },
+    # Past a quarter of an hour the inbox is stuck behind this run (alert).
+    **failure_alerts(
+        overrun_after=timedelta(minutes=15),
+        default_args={
+            "owner": "bizenv",
+            "retries": 1,
+            "retry_delay": timedelta(minutes=2),
+            "execution_timeout": timedelta(minutes=20),
+        },
+    ),
     params={
         "min_file_age_seconds": Param(
             60, type="integer", minimum=0, description="Skip files modified more recently"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -12,7 +11,6 @@ from airflow.sdk import Asset, CronTriggerTimetable, Param, dag, task
 from bizenv.airflow_support.alerts import failure_alerts
 
 SURVEY_RESPONSES = Asset("bizenv://warehouse/survey_responses")
-log = logging.getLogger(__name__)
 
 DOC = """
 ### Survey ingest (问卷批次入库)
@@ -72,25 +70,9 @@ def survey_ingest() -> None:
 
     @task(outlets=[SURVEY_RESPONSES], map_index_template="{{ item['path'].split('/')[-1] }}")
     def load_file(item: dict) -> dict:
-        from bizenv.airflow_support.runtime import fail_fast_on_bad_data, require_salt, warehouse_url
-        from bizenv.config import landing_dir
-        from bizenv.ingest.inbox import Landing, process_file
-        from bizenv.warehouse.engine import make_engine, migrate
+        from bizenv.airflow_support.runtime import ingest_inbox_file
 
-        with fail_fast_on_bad_data():
-            require_salt()
-        engine = make_engine(warehouse_url())
-        migrate(engine)
-        summary = process_file(engine, Landing(landing_dir()), item["path"], item["period"])
-        log.info("%s: %s", item["path"], summary)
-        if summary["status"] in {"rejected", "refused"}:
-            from airflow.sdk.exceptions import AirflowFailException
-
-            name = item["path"].rsplit("/", 1)[-1]
-            raise AirflowFailException(
-                f"{name} {summary['status']}: {summary['message']} (see {summary['errors']})"
-            )
-        return summary
+        return ingest_inbox_file("survey", item)
 
     load_file.expand(item=list_inbox())
 

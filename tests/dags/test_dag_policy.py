@@ -16,7 +16,13 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 DAG_FILES = sorted((ROOT / "dags").glob("*.py"))
-EXPECTED_DAGS = {"semiannual_evaluation", "survey_ingest", "metrics_ingest", "fieldwork_monitor"}
+EXPECTED_DAGS = {
+    "semiannual_evaluation",
+    "survey_ingest",
+    "metrics_ingest",
+    "fieldwork_monitor",
+    "period_refresh",
+}
 pytestmark = pytest.mark.airflow
 # sqlalchemy is not listed: building any DAG object loads it inside Airflow itself. aiohttp and
 # requests come with the HTTP provider (its notifier costs 0.8 s to import): alerts load it when

@@ -19,7 +19,9 @@ def test_arrays_become_one_column_per_item_with_null_as_missing():
 
 def test_no_arrays_give_empty_float_columns():
     result = score_columns(pd.Series([], dtype="str"), CODES)
-    assert list(result.columns) == CODES and result.empty and (result.dtypes == float).all()
+    assert (
+        list(result.columns) == CODES and result.empty and all(dtype == "float64" for dtype in result.dtypes)
+    )
 
 
 @pytest.mark.parametrize("bad", ["[5,4]", "[5,4,3,2]", "[]"])
