@@ -12,6 +12,7 @@ from sqlalchemy import Connection, Engine, func, select
 
 from bizenv.evaluation.manifest import folder_problems
 from bizenv.fieldwork import CITY_TIMEZONE, FieldworkProgress, fieldwork_progress, open_periods
+from bizenv.late_data import stale_periods
 from bizenv.warehouse import tables as t
 from bizenv.warehouse.engine import current_revision, require_migrated
 from bizenv.warehouse.runs import latest_runs
@@ -177,28 +178,8 @@ def unfinished_runs(conn: Connection) -> list[str]:
 
 def late_batches(conn: Connection) -> list[str]:
     """Periods with batches accepted after their last completed evaluation started: the
-    published results do not include them yet."""
-    problems = []
-    evaluated = {
-        run["period"]: run["started_at"]
-        for run in latest_runs(conn, status="done")
-        if run["command"] == "evaluate"
-    }
-    for batches, what in ((t.survey_batches, "survey"), (t.metric_batches, "metrics")):
-        for period, started in evaluated.items():
-            count = conn.execute(
-                select(func.count())
-                .select_from(batches)
-                .where(
-                    batches.c.period == period, batches.c.status == "accepted", batches.c.loaded_at > started
-                )
-            ).scalar_one()
-            if count:
-                problems.append(
-                    f"{period}: {count} {what} batch(es) accepted after the last evaluation "
-                    f"(started {started}): re-run evaluate"
-                )
-    return problems
+    published results do not include them yet (`period_refresh` acts on the same finding)."""
+    return [f"{stale.describe()}: re-run evaluate" for stale in stale_periods(conn)]
 
 
 def stale_folders(conn: Connection, out_dirs: list[Path]) -> list[str]:
