@@ -1,4 +1,6 @@
-"""The few helpers that know about Airflow: warehouse connection, run period, outputs, callbacks.
+"""The few helpers that know about Airflow: warehouse connection, run period, outputs, alerts.
 
-Imported only inside tasks (never at DAG top level) so that DAG parsing stays fast.
+`runtime` is imported only inside tasks. `alerts` is imported by the DAG files themselves, for
+their callbacks: it loads nothing heavy until a message is sent (the DAG policy test holds it to
+that), so DAG parsing stays fast.
 """
