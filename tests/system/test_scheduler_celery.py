@@ -39,6 +39,7 @@ import httpx
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+import yaml
 
 from tests.builders import unit_sample, write_survey
 from tests.conftest import PG_URL, REQUIRE_PG, _pg_reachable
@@ -393,7 +394,14 @@ def ps_line(pid: int) -> str:
 
 
 def airflow_env(
-    home: Path, metadata: sa.URL, warehouse: sa.URL, broker: str, port: int, receivers: Receivers, token: str
+    home: Path,
+    metadata: sa.URL,
+    warehouse: sa.URL,
+    broker: str,
+    port: int,
+    scheduler_port: int,
+    receivers: Receivers,
+    token: str,
 ) -> dict[str, str]:
     """What docker-compose.yml gives every Airflow service, for processes on this machine."""
     inherited = {
@@ -426,6 +434,10 @@ def airflow_env(
         "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(32),
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{USER}:admin",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
+        # The scheduler's health server, as docker-compose.yml enables it (its port is free here).
+        "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "True",
+        "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_HOST": "127.0.0.1",
+        "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_PORT": str(scheduler_port),
         # Only matters when two runs share the machine: each worker's log server on its own port.
         "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
         "AIRFLOW_CONN_BIZENV_WAREHOUSE": warehouse_connection(warehouse),
@@ -470,7 +482,9 @@ def stack(tmp_path_factory, receivers) -> Iterator[Stack]:
         home = tmp_path_factory.mktemp("airflow-celery")
         metadata, warehouse = (recreate_database(name) for name in names)
         port = free_port()
-        env = airflow_env(home, metadata, warehouse, f"{REDIS_URL}/{slot}", port, receivers, token)
+        env = airflow_env(
+            home, metadata, warehouse, f"{REDIS_URL}/{slot}", port, free_port(), receivers, token
+        )
         stack = Stack(
             home, env, f"http://127.0.0.1:{port}", warehouse, metadata, home / "landing", home / "output"
         )
@@ -688,3 +702,31 @@ def test_a_metrics_file_in_the_inbox_is_loaded_and_archived(stack, runs):
     engine.dispose()
     assert [tuple(b) for b in batches] == [(METRICS_PERIOD, 1, "accepted")]
     assert [tuple(v) for v in values] == [("power_supply", "electricity_connection_days", 12.0)]
+
+
+def test_the_compose_healthchecks_pass_against_the_running_services(stack, runs):
+    """Each Airflow service's healthcheck in docker-compose.yml, run here against the process that
+    stands for it: the address of a container becomes this machine's port, and $HOSTNAME its
+    hostname, as a container's is."""
+    services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    ports = {
+        "localhost:8080": stack.api.removeprefix("http://"),
+        "localhost:8974": f"127.0.0.1:{stack.env['AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_PORT']}",
+    }
+    env = {**stack.env, "HOSTNAME": socket.gethostname()}
+    checks = {}
+    for name in ("airflow-api-server", "airflow-scheduler", "airflow-dag-processor", "airflow-worker"):
+        kind, *command = services[name]["healthcheck"]["test"]
+        command = [part.replace("$$", "$") for part in command]
+        for address, here in ports.items():
+            command = [part.replace(address, here) for part in command]
+        argv = ["sh", "-c", command[0]] if kind == "CMD-SHELL" else command
+        checks[name] = subprocess.Popen(
+            argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+    failed = {}
+    for name, process in checks.items():
+        output, _ = process.communicate(timeout=120)
+        if process.returncode != 0:
+            failed[name] = f"exit {process.returncode}: {output[-1500:]}"
+    assert not failed, f"{failed}\n{stack.logs()}"
