@@ -88,6 +88,15 @@ def warehouse_url(request: pytest.FixtureRequest, tmp_path) -> str:
     return request.getfixturevalue("pg_url")
 
 
+@pytest.fixture(scope="session")
+def evaluated_demo(tmp_path_factory: pytest.TempPathFactory):
+    """Two demo half-years loaded and evaluated on SQLite (about 8 s, once per session): its
+    published folders and the `PeriodReport` of 2026H1. Tests read it; none may change it."""
+    from tests.reporting import evaluate_demo
+
+    return evaluate_demo(tmp_path_factory.mktemp("evaluated-demo"))
+
+
 @pytest.fixture
 def engine(warehouse_url: str) -> Iterator[sa.Engine]:
     """A migrated, empty warehouse."""

@@ -34,6 +34,172 @@ INDUSTRIES = [
 # Units few enterprises deal with: their samples fall short of the minimum.
 RARELY_CONTACTED = {"gov_research": 0.004, "civil_air_defense": 0.006, "statistics": 0.02}
 
+# Enterprises' comments as they write them, in four banks: the bank is the one the comment
+# draw picks (so the answers and everything computed from them stay as they were), the text in
+# it comes from a generator of its own.
+COMMENT_BANKS: tuple[tuple[str, ...], ...] = (
+    (  # processing time, trips
+        "希望进一步压缩办理时限",
+        "审批太慢，一个许可办了两个多月",
+        "材料交上去以后迟迟没有回音，建议明确办理时限",
+        "承诺时限是5个工作日，实际等了半个月",
+        "项目备案一拖再拖，耽误了开工",
+        "环评审批周期太长，希望并联审批",
+        "办理效率低，同一个事要签好几个字",
+        "施工许可办理时间太长，希望压缩",
+        "希望压缩办理时限，推行容缺受理",
+        "验收排期太久，企业等不起",
+        "不动产登记还是慢，希望一窗办结",
+        "审批环节多、时间长，建议精简",
+        "为了一个备案跑了好几趟，每次都说材料不全",
+        "来回跑了三趟才办成，希望一次性告知清楚",
+        "多次跑窗口补材料，希望能网上提交",
+        "同样的材料要在不同窗口重复提交",
+        "希望真正做到最多跑一次",
+        "企业变更登记跑了两次税务和市场监管，能不能合并",
+        "报建手续跑断腿，建议推行代办服务",
+        "线上申报后还要到现场跑一次交纸质材料，没必要",
+        "跑了好几趟，审批也太慢，希望改进",
+        "能不能把跑腿的事交给网上办",
+        "年检材料每年都要重复提供，希望数据共享",
+        "办一个证跑了四次，办事效率有待提高",
+        "消防验收排了一个多月，希望加快",
+        "变更登记要等十几个工作日，时间太长",
+        "规划许可审批时间太长，项目拖了半年",
+        "网上办理系统经常卡，提交后很久才受理",
+        "希望对承诺时限进行公开监督",
+        "办理时限比去年缩短了，但还可以再快",
+        "税务注销手续繁琐，来回跑了三四次",
+        "为补一个章多次跑到不同楼层",
+        "希望推行帮办代办，减少企业跑腿",
+        "一件事要跑三个部门，能不能一窗受理",
+        "材料要求前后不一致，白跑了两趟",
+        "不动产证和水电过户要分开跑，希望联办",
+    ),
+    (  # policies honoured, rent seeking
+        "政策兑现还需加快",
+        "去年的技改奖励资金到现在还没到位",
+        "稳岗补贴申请半年了还没兑现",
+        "惠企政策宣传多、兑现慢，希望免申即享",
+        "补贴申报材料太复杂，小微企业不会填",
+        "招商时承诺的扶持资金迟迟不兑现",
+        "希望政策兑现再快一点，企业资金压力大",
+        "奖补资金拨付流程太长",
+        "拖欠企业奖补资金的问题希望尽快解决",
+        "退税到账时间比以前快多了，希望继续保持",
+        "减税降费政策落实到位，点赞",
+        "高新技术企业奖励资金兑现及时，感谢",
+        "政策文件看不懂，兑现条件也不清楚",
+        "希望政策兑现有专人对接",
+        "个别工作人员吃拿卡要，暗示要给好处费",
+        "检查时故意刁难，希望加强监督",
+        "有人索要好处费才给办，请纪委核查",
+        "办事还要托人打招呼，风气不正",
+        "存在变相收费，要求企业购买指定服务",
+        "执法检查时吃拿卡要现象仍然存在",
+        "验收时被要求请吃饭，企业很反感",
+        "没有遇到吃拿卡要，干部作风明显好转",
+        "现在办事不用找关系了，很满意",
+        "中介机构乱收费，希望主管部门管一管",
+        "研发费用加计扣除政策落实得很好，感谢",
+        "人才补贴申请条件太严，小企业拿不到",
+        "招商引资时承诺的奖励一直没兑现",
+        "技改补贴审核太严，拨付慢",
+        "希望出台政策时同步出台兑现细则",
+        "首台套奖励申报后一年多没消息",
+        "贷款贴息政策兑现及时，解决了燃眉之急",
+        "检查前要企业准备招待，负担重",
+        "有工作人员暗示红包，希望严查",
+        "个别执法人员刁难企业，随意处罚",
+        "评审专家由中介指定，收费不透明",
+        "政策兑现要层层盖章，太折腾",
+    ),
+    (  # attitude, praise
+        "窗口服务态度很好",
+        "工作人员热情耐心，讲解很专业",
+        "窗口人员态度冷漠，问三句答一句",
+        "服务态度有待提高，门难进脸难看的情况还有",
+        "工作人员爱答不理，体验很差",
+        "整体满意，点赞",
+        "服务非常好，感谢帮办代办人员",
+        "办事很顺利，非常满意",
+        "窗口人员加班帮我们办完，辛苦了",
+        "上门服务很贴心，给力",
+        "态度不是很好，希望加强培训",
+        "服务意识比去年强多了，值得肯定",
+        "工作人员很专业，一次就讲清楚了",
+        "对服务不太满意，等了很久没人理",
+        "帮办人员热情主动，表扬一下",
+        "企业服务专员很负责，感谢",
+        "窗口服务挺好，就是停车不方便",
+        "态度热情但业务不熟，问了也说不清",
+        "窗口服务很好，办事顺畅",
+        "总体比较满意，继续保持",
+        "很满意，没有意见",
+        "服务态度好，效率高，非常满意",
+        "个别窗口人员服务态度差，希望整改",
+        "电话咨询态度冷漠，经常没人接",
+        "窗口工作人员很耐心，解释很清楚",
+        "导办人员热情，引导很到位",
+        "服务态度好，就是业务不太熟",
+        "工作人员说话生硬，态度需要改进",
+        "中午去办事没人，服务意识差",
+        "专班上门服务，非常感谢",
+        "项目秘书全程跟踪服务，很贴心",
+        "对这次办事体验很满意",
+        "窗口人员对企业很热情，点赞",
+        "服务有明显进步，值得肯定",
+        "咨询热线态度很好，回复及时",
+        "个别人员玩手机不理人，态度冷漠",
+    ),
+    (  # transparency, buck passing, other
+        "建议网上可查询办理进度",
+        "办事指南和网上公开的不一致",
+        "希望公开审批流程和收费标准",
+        "办理进度查不到，只能打电话问",
+        "办事指南写得太笼统，看不懂要什么材料",
+        "招标信息公开不及时",
+        "希望一次性告知所需全部材料",
+        "审批结果不透明，不知道卡在哪个环节",
+        "希望在政务服务网上公开办事指南",
+        "两个科室互相踢皮球，谁都不管",
+        "推诿扯皮，让我们去找别的部门",
+        "问题反映了几次，部门之间推来推去",
+        "说不归我们管，让企业自己协调",
+        "多头管理，不知道该找谁",
+        "部门之间扯皮，事情一直没解决",
+        "暂时没有什么意见",
+        "暂无意见",
+        "希望多组织企业座谈会",
+        "建议加强对企业用工的指导",
+        "希望园区道路和配套尽快完善",
+        "希望多开展政策培训",
+        "融资难的问题希望帮助协调",
+        "没有其他意见",
+        "希望继续优化营商环境",
+        "办事指南里的表格没有样表，希望公开填写示例",
+        "审批进度只能现场问，建议短信通知",
+        "收费依据没有公开，企业心里没底",
+        "希望政务公开栏及时更新",
+        "网上公开的联系电话打不通",
+        "政策文件公开了但找不到，希望集中发布",
+        "跨部门的事情互相推诿，最后没人负责",
+        "找了三个科室都说不归我们管",
+        "投诉后被转来转去，踢皮球",
+        "希望解决企业用地难的问题",
+        "建议多提供人才招聘服务",
+        "希望水电气报装更便捷",
+    ),
+)
+CONTACT_NAMES = ("王女士", "李先生", "张伟", "刘建国", "陈敏", "杨经理", "赵丽", "黄海涛")
+MOBILE_PREFIXES = ("138", "139", "135", "186", "150", "177", "133", "189")
+CONTACT_FORMS = (
+    "，联系人：{name}，电话{phone}",
+    "（联系人{name} {phone}）",
+    "，如需核实请联系{phone}",
+    "，联系人{name}",
+)
+
 
 def credit_codes(rng: np.random.Generator, n: int) -> np.ndarray:
     """Distinct, valid 18-character unified social credit codes of Ezhou (420700) enterprises."""
@@ -88,13 +254,8 @@ def survey_frame(period: Period, respondents: int, seed: int, quality_shift: flo
     start = pd.Timestamp(period.end) - pd.Timedelta(days=40)
     submitted = start + pd.to_timedelta(rng.integers(0, 50 * 86400, size=respondents), unit="s")
     duration = rng.lognormal(np.log(420), 0.4, size=respondents).round().astype(int)
-    comments = np.where(
-        rng.random(n) < 0.08,
-        np.array(
-            ["希望进一步压缩办理时限", "政策兑现还需加快", "窗口服务态度很好", "建议网上可查询办理进度"]
-        )[rng.integers(0, 4, n)],
-        "",
-    )
+    commented = rng.random(n) < 0.08
+    comments = np.where(commented, _comment_texts(rng.integers(0, 4, n), seed, period), "")
     frame = pd.DataFrame(
         {
             "respondent_id": firms[firm_idx],
@@ -111,6 +272,34 @@ def survey_frame(period: Period, respondents: int, seed: int, quality_shift: flo
     )
     frame = _inject_bad_rows(frame, rng, items[0].label)
     return frame[expected_columns(questionnaire)]
+
+
+def _comment_texts(bank: np.ndarray, seed: int, period: Period) -> np.ndarray:
+    """A comment from each row's bank (the survey generator's draw), picked, sometimes joined to
+    a second one and signed with a contact, by a generator of its own: the comments vary without
+    moving any other draw of the demo."""
+    texts = np.random.default_rng([seed, period.year, period.half, 7])
+    n = len(bank)
+    sizes = np.array([len(b) for b in COMMENT_BANKS])
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    flat = np.array([text for b in COMMENT_BANKS for text in b], dtype=object)
+    first = flat[starts[bank] + (texts.random(n) * sizes[bank]).astype(int)]
+    second = flat[texts.integers(0, len(flat), n)]
+    joined = np.where(texts.random(n) < 0.15, first + "；" + second, first)
+    phones = np.array(MOBILE_PREFIXES)[texts.integers(0, len(MOBILE_PREFIXES), n)].astype(
+        object
+    ) + np.char.zfill(texts.integers(0, 10**8, n).astype(str), 8).astype(object)
+    names = np.array(CONTACT_NAMES, dtype=object)[texts.integers(0, len(CONTACT_NAMES), n)]
+    forms = texts.integers(0, len(CONTACT_FORMS), n)
+    signed = texts.random(n) < 0.12
+    suffix = np.array(
+        [
+            CONTACT_FORMS[f].format(name=name, phone=phone)
+            for f, name, phone in zip(forms, names, phones, strict=True)
+        ],
+        dtype=object,
+    )
+    return np.where(signed, joined + suffix, joined).astype(str)
 
 
 def _inject_bad_rows(frame: pd.DataFrame, rng: np.random.Generator, item_label: str) -> pd.DataFrame:

@@ -24,9 +24,11 @@ def test_evaluate_writes_the_html_report_and_the_workbook(engine, warehouse_url,
     assert "<script" not in html
 
     book = load_workbook(out / "report.xlsx", read_only=True)
-    assert book.sheetnames == [
+    assert book.sheetnames == [  # then one sheet per dimension
         "排名 rankings", "排名稳健性 sensitivity", "综合权重 composite", "问责与表彰 flags", "维度得分 dimensions",
         "部门指标 indicators", "问卷信度 reliability", "隔离数据 quarantine",
+        "服务态度 attitude", "办事效率 efficiency", "政策落实 policy", "廉洁自律 integrity",
+        "公开透明 transparency",
     ]  # fmt: skip
     ranked = pd.read_excel(out / "report.xlsx", sheet_name="排名 rankings")
     pd.testing.assert_frame_equal(ranked, pd.read_csv(out / "rankings.csv"), check_dtype=False)

@@ -28,11 +28,15 @@ def uncalculated(path: Path) -> Path:
 
 
 def calculated(source: Path, path: Path) -> Path:
-    """The workbook as Excel saves it once calculated: the formula kept, its value stored."""
+    """The workbook as Excel saves it once calculated: the formula kept, its value stored.
+    (openpyxl writes the uncalculated cell with an empty `<v/>`, or with none when lxml is
+    installed.)"""
     with zipfile.ZipFile(source) as archive:
         parts = {name: archive.read(name) for name in archive.namelist()}
     sheet = parts["xl/worksheets/sheet1.xml"].decode()
-    sheet = re.sub(rf'(<c r="{ANSWER_CELL}"[^>]*>)(<f>.*?</f>)<v\s*/>', r"\g<1>\g<2><v>4</v>", sheet)
+    sheet = re.sub(
+        rf'(<c r="{ANSWER_CELL}"[^>]*>)(<f>.*?</f>)(<v\s*/>|<v>\s*</v>)?', r"\g<1>\g<2><v>4</v>", sheet
+    )
     parts["xl/worksheets/sheet1.xml"] = sheet.encode()
     with zipfile.ZipFile(path, "w") as archive:
         for name, data in parts.items():

@@ -13,7 +13,7 @@ import shutil
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, select, text
 
 from bizenv.errors import BizenvError
 from bizenv.evaluation.compute import PeriodResults
@@ -22,7 +22,8 @@ from bizenv.evaluation.rules import Rules
 from bizenv.evaluation.summary import EvaluationSummary
 from bizenv.periods import Period
 from bizenv.report.cells import safe_cells
-from bizenv.report.publication import PeriodReport, write_html, write_workbook
+from bizenv.report.publication import PeriodReport, write_html
+from bizenv.report.workbook import write_workbook
 from bizenv.schemas.models import Policy
 from bizenv.validate.gx_runner import docs_index
 from bizenv.warehouse import tables as t
@@ -88,6 +89,61 @@ def rankings_csv_frame(rankings: pd.DataFrame, policy: Policy) -> pd.DataFrame:
     return out[RANKINGS_COLUMNS]
 
 
+def period_comments(conn: Connection, period: Period) -> pd.DataFrame:
+    """`unit_code, comment` of every accepted response of the period with a comment (masked
+    when it was loaded), in load order."""
+    r, b = t.survey_responses, t.survey_batches
+    accepted = select(b.c.batch_id).where(b.c.period == period.label).where(b.c.status == "accepted")
+    rows = fetch_frame(
+        conn,
+        select(r.c.unit_code, r.c.comment)
+        .where(r.c.batch_id.in_(accepted))
+        .where(r.c.comment.is_not(None))
+        .order_by(r.c.response_id),
+    )
+    return rows[rows["comment"].str.strip() != ""].reset_index(drop=True)
+
+
+def unit_trend(conn: Connection, period: Period) -> pd.DataFrame:
+    """The `unit_trend` view's rows of this period and every earlier one, oldest first."""
+    return pd.read_sql_query(
+        text("SELECT * FROM unit_trend WHERE period <= :period ORDER BY period, unit_code"),
+        conn,
+        params={"period": period.label},
+    )
+
+
+def period_report(
+    engine: Engine, results: PeriodResults, flags: pd.DataFrame, summary: EvaluationSummary, rules: Rules
+) -> PeriodReport:
+    """What every document of the period shows, read once (the warehouse holds the results)."""
+    period = results.period
+    with engine.connect() as conn:
+        quarantine = period_quarantine(conn, period)
+        comments = period_comments(conn, period)
+        trend = unit_trend(conn, period)
+    return PeriodReport(
+        period=period.label,
+        rankings=results.rankings,
+        rankings_csv=rankings_csv_frame(results.rankings, rules.policy),
+        flags=flags,
+        scores=results.scores,
+        shares=results.shares,
+        indicator_rows=results.indicator_rows,
+        city=results.city,
+        reliability=results.reliability,
+        quarantine=quarantine,
+        responses=results.responses,
+        weights=results.weights,
+        comments=comments,
+        trend=trend,
+        summary=summary,
+        questionnaire=rules.questionnaire,
+        registry=rules.registry,
+        policy=rules.policy,
+    )
+
+
 def staging_dir(out_dir: Path, run_id: int) -> Path:
     """Where run `run_id` writes its files (Data Docs included) before they are published."""
     return out_dir / f"{STAGING_PREFIX}{run_id}"
@@ -114,12 +170,18 @@ def publish(
     (out_dir / MANIFEST).unlink(missing_ok=True)
     outputs = {}
     for key, name in written.items():
-        os.replace(staging / name, out_dir / name)
+        _move_into_place(staging / name, out_dir / name)
         outputs[key] = str(out_dir / name)
-    files = [out_dir / name for name in written.values()]
+    published = list(written.values())
     if (staging / DATA_DOCS).is_dir():
         _replace_folder(staging / DATA_DOCS, out_dir / DATA_DOCS)
-        files += [path for path in (out_dir / DATA_DOCS).rglob("*") if path.is_file()]
+        published.append(DATA_DOCS)
+    files = [
+        path
+        for name in published
+        for path in ([out_dir / name] if (out_dir / name).is_file() else sorted((out_dir / name).rglob("*")))
+        if path.is_file()
+    ]
     staging.rmdir()
     database = engine.url.render_as_string(hide_password=True)
     write_manifest(
@@ -129,6 +191,15 @@ def publish(
     if docs.exists():
         outputs["data_docs"] = str(docs)
     return outputs
+
+
+def _move_into_place(new: Path, target: Path) -> None:
+    """A file by one rename; a folder (`units/`, `public/`) replaces the old one as a whole, so
+    that a unit dropped from the registry leaves no page behind."""
+    if new.is_dir():
+        _replace_folder(new, target)
+    else:
+        os.replace(new, target)
 
 
 def _replace_folder(new: Path, target: Path) -> None:
@@ -168,28 +239,11 @@ def write_files(
 ) -> dict[str, str]:
     """Write the period's files into `folder`; their names by output key. Links point where the
     files will be once published (`out_dir`)."""
-    policy, period = rules.policy, results.period
-    with engine.connect() as conn:
-        quarantine = period_quarantine(conn, period)
-    ranking_rows = rankings_csv_frame(results.rankings, policy)
+    report = period_report(engine, results, flags, summary, rules)
     # Spreadsheet-bound: text that would run as a formula gets a leading quote (numbers never do).
-    safe_cells(ranking_rows).to_csv(folder / "rankings.csv", index=False, encoding="utf-8")
+    safe_cells(report.rankings_csv).to_csv(folder / "rankings.csv", index=False, encoding="utf-8")
     safe_cells(flags[FLAGS_COLUMNS]).to_csv(folder / "flags.csv", index=False, encoding="utf-8")
-    safe_cells(quarantine).to_csv(folder / "quarantine.csv", index=False, encoding="utf-8-sig")
-    report = PeriodReport(
-        period=period.label,
-        rankings=results.rankings,
-        rankings_csv=ranking_rows,
-        flags=flags,
-        scores=results.scores,
-        shares=results.shares,
-        indicator_rows=results.indicator_rows,
-        reliability=results.reliability,
-        quarantine=quarantine,
-        questionnaire=rules.questionnaire,
-        registry=rules.registry,
-        policy=policy,
-    )
+    safe_cells(report.quarantine).to_csv(folder / "quarantine.csv", index=False, encoding="utf-8-sig")
     staged_docs = docs_index(folder / DATA_DOCS).exists() or docs_index(out_dir / DATA_DOCS).exists()
     data_docs = "data_docs/index.html" if staged_docs else None
     write_html(folder / "report.html", report, summary, data_docs)

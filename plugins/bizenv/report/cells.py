@@ -11,8 +11,10 @@ from pandas.api.types import is_object_dtype, is_string_dtype
 # A cell starting with one of these is a formula (or becomes one) in Excel, LibreOffice, Sheets.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
-# xlsxwriter options: write strings as strings, never as formulas.
-XLSX_OPTIONS: dict[str, Any] = {"strings_to_formulas": False}
+# xlsxwriter options: write strings as strings, never as formulas, and never as links (by
+# default it turns text starting http://, mailto: or external: into a hyperlink, which a click
+# follows: to a web page, or with external: to a file on the reader's machine or network).
+XLSX_OPTIONS: dict[str, Any] = {"strings_to_formulas": False, "strings_to_urls": False}
 
 
 def safe_cell(value: object) -> object:
@@ -23,10 +25,14 @@ def safe_cell(value: object) -> object:
 
 
 def safe_cells(frame: pd.DataFrame) -> pd.DataFrame:
-    """A copy of `frame` whose text columns hold no formula-like cells; numbers are left alone."""
+    """A copy of `frame` whose text columns and headers hold no formula-like cells; numbers are
+    left alone. Categorical text is made plain text first: its categories are input too."""
     out = frame.copy()
     for position in range(out.shape[1]):
         series = out.iloc[:, position]
+        if isinstance(series.dtype, pd.CategoricalDtype):
+            series = series.astype(object)
         if is_object_dtype(series.dtype) or is_string_dtype(series.dtype):
             out.isetitem(position, series.map(safe_cell).array)
+    out.columns = pd.Index([safe_cell(c) for c in out.columns])
     return out

@@ -1,6 +1,6 @@
-"""report.html and report.xlsx for staff: rankings, flags with reasons, weak dimensions,
-reliability and data quality. Figures resting on fewer respondents than the suppression
-threshold are not published."""
+"""report.html for staff: rankings, flags with reasons, weak dimensions, reliability and data
+quality (the workbook is `bizenv.report.workbook`). Figures resting on fewer respondents than
+the suppression threshold are not published."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from bizenv.evaluation.summary import EvaluationSummary
-from bizenv.report.cells import XLSX_OPTIONS, safe_cells
+from bizenv.flags.rules import funnel_limits
+from bizenv.report import charts
 from bizenv.schemas.models import Policy, Questionnaire, Registry
 
 ACCOUNTABILITY = [
@@ -29,17 +30,24 @@ RECOGNITION = ["TOP_N", "MOST_IMPROVED"]
 
 @dataclass(frozen=True)
 class PeriodReport:
-    """What the HTML report and the workbook both show of a period."""
+    """Everything the period's documents show (report, unit pages, public ranking, bulletin,
+    workbook), read once after the warehouse holds the results."""
 
     period: str
-    rankings: pd.DataFrame
+    rankings: pd.DataFrame  # build_rankings output, one row per registered unit
     rankings_csv: pd.DataFrame  # the contract's rankings.csv rows
-    flags: pd.DataFrame
-    scores: pd.DataFrame
+    flags: pd.DataFrame  # period, unit_code, unit_name, flag, reason, reason_en
+    scores: pd.DataFrame  # unit_scores output: unit_code, dimension (codes and "overall"), score, ...
     shares: pd.DataFrame
-    indicator_rows: pd.DataFrame
+    indicator_rows: pd.DataFrame  # frontier_scores output: unit_code, indicator, value, level, score, ...
+    city: pd.DataFrame  # the city's level per indicator: indicator, city_value, n_units, level
     reliability: pd.DataFrame
     quarantine: pd.DataFrame
+    responses: pd.DataFrame  # unit_code, respondent_hash, scale points per item code
+    weights: pd.Series  # each response row's weight (raked or 1)
+    comments: pd.DataFrame  # unit_code, comment: non-blank comments of accepted responses, masked at load
+    trend: pd.DataFrame  # the unit_trend view for this period and every earlier one
+    summary: EvaluationSummary
     questionnaire: Questionnaire
     registry: Registry
     policy: Policy
@@ -151,6 +159,53 @@ def _groups(
     return groups
 
 
+def _charts(report: PeriodReport, dims: pd.DataFrame) -> dict[str, Any]:
+    """The report's SVG charts (`bizenv.report.charts` escapes every text itself, which is why
+    the template may insert them with `|safe`): a dot plot per comparison group, keyed by its
+    name and level as the template's groups are, the funnel plot, the heat map and the trend."""
+    rankings, policy, registry = report.rankings, report.policy, report.registry
+    rules = policy.flags
+    dots = {}
+    for key, rows in rankings.groupby(["group_code", "level"], sort=True):
+        group, level = cast(tuple[str, str], key)
+        name = registry.groups[group].name
+        dots[(name, level)] = charts.group_dot_plot(
+            rows,
+            bottom_n=rules.bottom_n,
+            top_n=rules.top_n,
+            min_group_size=rules.min_group_size,
+            rank_level=policy.rank_intervals.level,
+            title=f"{name}:综合得分与名次区间",
+        )
+    order = rankings.sort_values(["group_code", "level", "rank", "unit_code"], na_position="last")[
+        "unit_code"
+    ]
+    names = dict(zip(rankings["unit_code"].astype(str), rankings["unit_name"].astype(str), strict=True))
+    return {
+        "groups": dots,
+        "funnel": charts.funnel_plot(
+            rankings,
+            funnel_limits(rankings, policy),
+            limit=rules.funnel_limit,
+            warning=rules.funnel_warning,
+            overdispersion=rules.funnel_overdispersion,
+            group_names={code: g.name for code, g in registry.groups.items()},
+            min_group_size=rules.min_group_size,
+        ),
+        "heatmap": charts.heatmap(
+            dims.reindex([u for u in order if u in dims.index]),
+            {d.code: d.label for d in report.questionnaire.dimensions},
+            unit_names=names,
+            suppress=policy.suppression_min,
+            groups={
+                str(u): registry.groups[g].name
+                for u, g in zip(rankings["unit_code"], rankings["group_code"], strict=True)
+            },
+        ),
+        "trend": charts.trend_chart(report.trend, bottom_n=rules.bottom_n),
+    }
+
+
 def write_html(path: Path, report: PeriodReport, summary: EvaluationSummary, data_docs: str | None) -> Path:
     r = report
     rankings, flags, scores, shares, quarantine = r.rankings, r.flags, r.scores, r.shares, r.quarantine
@@ -213,42 +268,11 @@ def write_html(path: Path, report: PeriodReport, summary: EvaluationSummary, dat
         bottom_n=policy.flags.bottom_n,
         min_n=policy.min_respondents,
         suppress=policy.suppression_min,
+        charts=_charts(r, dims),
+        funnel_limit=policy.flags.funnel_limit,
+        funnel_warning=policy.flags.funnel_warning,
+        min_group=policy.flags.min_group_size,
+        consecutive=policy.flags.consecutive_periods,
     )
     path.write_text(html, encoding="utf-8")
-    return path
-
-
-SENSITIVITY_COLUMNS = [
-    "group_code", "level", "unit_code", "unit_name", "composite_basis", "satisfaction_normalised",
-    "indicators_normalised", "composite_score", "rank", "rank_median", "rank_ci_low", "rank_ci_high",
-    "p_bottom_n", "p_top_n",
-]  # fmt: skip
-
-
-def write_workbook(path: Path, report: PeriodReport) -> Path:
-    r = report
-    questionnaire, rankings = r.questionnaire, r.rankings
-    dims = dimension_table(r.scores, questionnaire, r.policy).rename(
-        columns={d.code: d.label for d in questionnaire.dimensions} | {"weakest": "最弱维度"}
-    )
-    sheets = {
-        "排名 rankings": r.rankings_csv,
-        "排名稳健性 sensitivity": rankings.loc[rankings["ranked"], SENSITIVITY_COLUMNS],
-        "综合权重 composite": r.shares,
-        "问责与表彰 flags": r.flags[["period", "unit_code", "unit_name", "flag", "reason", "reason_en"]],
-        "维度得分 dimensions": dims.reset_index(),
-        "部门指标 indicators": r.indicator_rows,
-        "问卷信度 reliability": r.reliability,
-        "隔离数据 quarantine": r.quarantine,
-    }
-    # Text from outside (file names, cells, unit names) is never written as a formula.
-    with pd.ExcelWriter(path, engine="xlsxwriter", engine_kwargs={"options": XLSX_OPTIONS}) as writer:
-        for name, sheet_frame in sheets.items():
-            frame = safe_cells(sheet_frame)
-            frame.to_excel(writer, sheet_name=name[:31], index=False)
-            sheet = writer.sheets[name[:31]]
-            sheet.freeze_panes(1, 0)
-            for i, column in enumerate(frame.columns):
-                width = max([len(str(column))] + [len(str(v)) for v in frame[column].head(200)]) + 2
-                sheet.set_column(i, i, min(width, 60))
     return path

@@ -17,6 +17,7 @@ from bizenv.schemas.models import (
     PrivacyPatterns,
     Questionnaire,
     Registry,
+    Themes,
     ValidationConfig,
 )
 
@@ -105,3 +106,9 @@ def load_validation(path: Path | None = None) -> ValidationConfig:
 def load_privacy(path: Path | None = None) -> PrivacyPatterns:
     """The masking patterns of free text (`privacy.yaml`), in the order they apply."""
     return _load_cached(path or schemas_dir() / "privacy.yaml", PrivacyPatterns)
+
+
+def load_themes(path: Path | None = None) -> Themes:
+    """The themes comments are filed under (`themes.yaml`), shared by the unit pages and the
+    problem register."""
+    return _load_cached(path or schemas_dir() / "themes.yaml", Themes)

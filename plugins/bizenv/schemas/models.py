@@ -530,6 +530,78 @@ class LateData(_Strict):
     action: Literal["re_evaluate", "alert"]
 
 
+class Supervision(_Strict):
+    """Days between the steps of supervising an overdue problem (一次督办, 二次督办, 问责)."""
+
+    first_after_deadline_days: int = Field(ge=1)
+    second_after_first_days: int = Field(ge=1)
+    accountability_after_second_days: int = Field(ge=1)
+
+
+ProblemStatus = Literal["open", "assigned", "in_progress", "resolved", "verified", "reopened"]
+PROBLEM_STATUSES: tuple[ProblemStatus, ...] = (
+    "open",
+    "assigned",
+    "in_progress",
+    "resolved",
+    "verified",
+    "reopened",
+)
+
+
+class Rectification(_Strict):
+    """The problem register's rules: deadlines by kind, supervision steps and the status
+    transitions allowed (bizenv.rectification reads them from here only)."""
+
+    deadline_days: dict[str, int] = Field(min_length=1)
+    default_kind: str
+    supervision: Supervision
+    transitions: dict[ProblemStatus, list[ProblemStatus]]
+    unit_claims: list[ProblemStatus] = Field(min_length=1)
+    settled: list[ProblemStatus]
+    status_labels: dict[ProblemStatus, str]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Rectification:
+        problems = []
+        bad_days = sorted(k for k, v in self.deadline_days.items() if v < 1)
+        if bad_days:
+            problems.append(f"deadline_days: must be at least 1 day ({', '.join(bad_days)})")
+        if self.default_kind not in self.deadline_days:
+            problems.append(f"default_kind: {self.default_kind!r} has no deadline_days")
+        for key, mapping in (("transitions", self.transitions), ("status_labels", self.status_labels)):
+            missing = [s for s in PROBLEM_STATUSES if s not in mapping]
+            if missing:
+                problems.append(f"{key}: missing {', '.join(missing)}")
+        if "open" in {s for targets in self.transitions.values() for s in targets}:
+            problems.append("transitions: no status may move back to open (reopened is the status for that)")
+        labels = list(self.status_labels.values())
+        if len(set(labels)) < len(labels):
+            problems.append("status_labels: labels must be distinct")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def allowed(self, old: str, new: str) -> bool:
+        return any(status == old and new in targets for status, targets in self.transitions.items())
+
+    def closed(self) -> list[str]:
+        """Final statuses: no transition leads out of them."""
+        return [s for s in PROBLEM_STATUSES if not self.transitions.get(s)]
+
+
+class Bulletin(_Strict):
+    """The half-year 通报's letterhead: who issues it, its title and its document number. The
+    wording of its body is the template file in survey_schemas/, which the office edits."""
+
+    issuing_office: str = Field(min_length=1)
+    # `{period}` is replaced by the period as written in Chinese (2026年上半年).
+    title: str = Field(min_length=1)
+    # The number line reads prefix〔year〕serial号; the serial is left for the registry to fill.
+    number_prefix: str = Field(min_length=1)
+    template: str = Field(default="bulletin.md.j2", pattern=r"^[^/\\]+$")
+
+
 class Policy(_Strict):
     version: str
     min_respondents: int = Field(ge=2)
@@ -546,6 +618,8 @@ class Policy(_Strict):
     late_data: LateData
     gates: Gates
     indicator_targets: IndicatorTargets
+    rectification: Rectification
+    bulletin: Bulletin
 
 
 # --- privacy -----------------------------------------------------------------------------------
@@ -595,3 +669,69 @@ class PrivacyPatterns(_Strict):
         if repeated:
             raise ValueError(f"pattern names repeated: {', '.join(repeated)}")
         return self
+
+
+# --- comment themes ------------------------------------------------------------------------
+
+
+class ThemeLabel(_Strict):
+    code: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    label: str = Field(min_length=1)
+    label_en: str = Field(min_length=1)
+
+
+class Theme(ThemeLabel):
+    keywords: list[str] = []
+    patterns: list[str] = []
+
+    @field_validator("keywords")
+    @classmethod
+    def _no_blank_keywords(cls, keywords: list[str]) -> list[str]:
+        if any(not k.strip() for k in keywords):
+            raise ValueError("a blank keyword would match every comment")
+        return keywords
+
+    @field_validator("patterns")
+    @classmethod
+    def _patterns_compile(cls, patterns: list[str]) -> list[str]:
+        for pattern in patterns:
+            try:
+                compiled = re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"{pattern!r} is not a valid regular expression ({exc})") from None
+            if compiled.fullmatch(""):
+                raise ValueError(f"{pattern!r} matches empty text, so every comment")
+        return patterns
+
+    @model_validator(mode="after")
+    def _matches_something(self) -> Theme:
+        if not self.keywords and not self.patterns:
+            raise ValueError(f"theme {self.code!r} needs keywords or patterns")
+        return self
+
+    def regex(self) -> str:
+        """One regular expression for `Series.str.contains`: any keyword (literally) or pattern."""
+        return "|".join([*(re.escape(k) for k in self.keywords), *(f"(?:{p})" for p in self.patterns)])
+
+
+class Themes(_Strict):
+    version: int
+    other: ThemeLabel
+    themes: list[Theme] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique(self) -> Themes:
+        codes = [t.code for t in self.themes] + [self.other.code]
+        labels = [t.label for t in self.themes] + [self.other.label]
+        problems = [
+            f"{kind} repeated: {', '.join(sorted({v for v in values if values.count(v) > 1}))}"
+            for kind, values in (("theme codes", codes), ("theme labels", labels))
+            if len(set(values)) < len(values)
+        ]
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def labels(self) -> dict[str, str]:
+        """Theme code → label, in the file's order, `other` last."""
+        return {t.code: t.label for t in [*self.themes, self.other]}

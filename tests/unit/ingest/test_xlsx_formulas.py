@@ -38,13 +38,16 @@ def with_formulas(path: Path, formulas: dict[str, str]) -> Path:
 
 def calculated(path: Path, values: dict[str, str]) -> Path:
     """The workbook as Excel saves it once calculated: each formula cell keeps its formula and
-    stores its value."""
+    stores its value. (openpyxl writes the uncalculated cell with an empty `<v/>`, or with none
+    when lxml is installed.)"""
     with zipfile.ZipFile(path) as archive:
         parts = {name: archive.read(name) for name in archive.namelist()}
     sheet = parts["xl/worksheets/sheet1.xml"].decode()
     for ref, value in values.items():
         sheet, found = re.subn(
-            rf'(<c r="{ref}"[^>]*>)(<f>.*?</f>)<v\s*/>', rf"\g<1>\g<2><v>{value}</v>", sheet
+            rf'(<c r="{ref}"[^>]*>)(<f>.*?</f>)(<v\s*/>|<v>\s*</v>)?',
+            rf"\g<1>\g<2><v>{value}</v>",
+            sheet,
         )
         assert found == 1
     parts["xl/worksheets/sheet1.xml"] = sheet.encode()
