@@ -19,10 +19,12 @@ from typing import TYPE_CHECKING
 from bizenv.errors import BizenvError
 
 if TYPE_CHECKING:
+    from datetime import date
+
     from sqlalchemy import Engine
 
 # Commands whose last line of stdout is a JSON object, also when they fail.
-JSON_COMMANDS = {"load-survey", "load-metrics", "evaluate", "fieldwork"}
+JSON_COMMANDS = {"load-survey", "load-metrics", "evaluate", "fieldwork", "problems"}
 
 
 def _engine(args: argparse.Namespace) -> Engine:
@@ -116,6 +118,140 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
     return 0
 
 
+def _actor() -> str:
+    """Who a register change is recorded as: $BIZENV_ACTOR, else the operating-system user."""
+    import getpass
+
+    return os.environ.get("BIZENV_ACTOR") or getpass.getuser()
+
+
+def _city_today(text: str | None, option: str) -> date:
+    import re
+    from datetime import date, datetime
+
+    from bizenv.fieldwork import CITY_TIMEZONE
+
+    if text is None:
+        return datetime.now(CITY_TIMEZONE).date()
+    try:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            raise ValueError
+        return date.fromisoformat(text)
+    except ValueError:
+        raise BizenvError(f"{option} {text!r} is not a date like 2026-04-23") from None
+
+
+def _register_engine(args: argparse.Namespace) -> Engine:
+    from bizenv.warehouse.engine import require_migrated
+
+    engine = _engine(args)
+    require_migrated(engine)
+    return engine
+
+
+def cmd_problems_export(args: argparse.Namespace) -> int:
+    from bizenv.rectification.workbook import export_workbooks
+
+    with _register_engine(args).begin() as conn:
+        summary = export_workbooks(conn, args.period, args.out, unit=args.unit, actor=_actor())
+    for book in summary["workbooks"]:
+        print(f"{book['file']}: {book['problems']} problem(s), {book['assigned']} newly assigned")
+    _emit(summary)
+    return 0
+
+
+def cmd_problems_import(args: argparse.Namespace) -> int:
+    from bizenv.rectification.workbook import import_workbook, quarantined_lines
+
+    summary = import_workbook(_engine(args), args.path, _actor())
+    for line in quarantined_lines(summary):
+        print(line)
+    summary.pop("rows", None)
+    _emit(summary)
+    return 0
+
+
+def cmd_problems_verify(args: argparse.Namespace) -> int:
+    from bizenv.rectification import transition
+
+    status = "reopened" if args.reopen else "verified"
+    with _register_engine(args).begin() as conn:
+        changes = transition(
+            conn, args.problem_id, status, _actor(), "bizenv problems verify", note=args.note
+        )
+    fields = {c.field: c.new for c in changes}
+    _emit(
+        {
+            "problem_id": args.problem_id,
+            "from": next(c.old for c in changes if c.field == "status"),
+            "to": status,
+            "deadline": fields.get("deadline"),
+            "status": "ok",
+        }
+    )
+    return 0
+
+
+def cmd_problems_escalate(args: argparse.Namespace) -> int:
+    from bizenv.rectification.escalation import escalate
+
+    today = _city_today(args.today, "--today")
+    with _register_engine(args).begin() as conn:
+        moves = escalate(conn, today, actor=_actor())
+    for move in moves.to_dict("records"):
+        print(
+            f"{move['problem_id']} {move['unit_code']}: {move['supervision_from']} → {move['supervision_to']} "
+            f"({move['days_overdue']} days past the deadline {move['deadline']})"
+        )
+    steps = moves["supervision_to"].value_counts().to_dict()
+    _emit({"today": today, "moved": len(moves), "steps": steps, "status": "ok"})
+    return 0
+
+
+def cmd_problems_list(args: argparse.Namespace) -> int:
+    from bizenv.rectification.register import read_problems
+    from bizenv.schemas import load_registry
+    from bizenv.schemas.models import PROBLEM_STATUSES
+
+    if args.status is not None and args.status not in PROBLEM_STATUSES:
+        raise BizenvError(f"--status {args.status!r} is none of {', '.join(PROBLEM_STATUSES)}")
+    unit = None
+    if args.unit is not None:
+        unit = load_registry().resolve(args.unit)
+        if unit is None:
+            raise BizenvError(f"--unit {args.unit!r} is not a unit of the registry")
+    with _register_engine(args).connect() as conn:
+        problems = read_problems(conn)
+    if unit is not None:
+        problems = problems[problems["unit_code"] == unit]
+    if args.status is not None:
+        problems = problems[problems["status"] == args.status]
+    for row in problems.to_dict("records"):
+        print(
+            "\t".join(
+                str(row[c])
+                for c in (
+                    "problem_id",
+                    "unit_code",
+                    "status",
+                    "supervision",
+                    "deadline",
+                    "recurrence_count",
+                    "theme",
+                )
+            )
+        )
+    _emit(
+        {
+            "problems": len(problems),
+            "by_status": problems["status"].value_counts().sort_index().to_dict(),
+            "by_supervision": problems["supervision"].value_counts().sort_index().to_dict(),
+            "status": "ok",
+        }
+    )
+    return 0
+
+
 def _emit(summary: Mapping[str, object]) -> None:
     print(json.dumps(summary, ensure_ascii=False, default=str))
 
@@ -191,6 +327,39 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: $BIZENV_OUTPUT_DIR/<period>, else var/output/<period>)",
     )
     p.set_defaults(func=cmd_fieldwork)
+
+    p = sub.add_parser(
+        "problems", help="the problem register (整改台账): unit workbooks, verification, supervision"
+    )
+    problems = p.add_subparsers(dest="problems_command", required=True, metavar="SUBCOMMAND")
+    q = problems.add_parser(
+        "export",
+        parents=[common],
+        help="write each unit's workbook of its unsettled problems (assigns open ones)",
+    )
+    q.add_argument("--period", required=True, help="half-year, e.g. 2026H1: problems registered up to it")
+    q.add_argument("--unit", help="only this unit (code or name); its workbook is written even when empty")
+    q.add_argument("--out", required=True, type=Path, help="folder for problems_<period>_<unit>.xlsx")
+    q.set_defaults(func=cmd_problems_export)
+    q = problems.add_parser("import", parents=[common], help="read a workbook a unit returned")
+    q.add_argument("path", type=Path)
+    q.set_defaults(func=cmd_problems_import)
+    q = problems.add_parser(
+        "verify", parents=[common], help="confirm a resolved problem is rectified (or --reopen it)"
+    )
+    q.add_argument("problem_id")
+    q.add_argument("--reopen", action="store_true", help="the rectification does not hold: reopen it")
+    q.add_argument("--note", help="why, kept in the problem's history")
+    q.set_defaults(func=cmd_problems_verify)
+    q = problems.add_parser(
+        "escalate", parents=[common], help="take the supervision steps due (一次督办, 二次督办, 问责)"
+    )
+    q.add_argument("--today", metavar="YYYY-MM-DD", help="the day to act on (default: today in the city)")
+    q.set_defaults(func=cmd_problems_escalate)
+    q = problems.add_parser("list", parents=[common], help="problems in the register")
+    q.add_argument("--unit", help="a unit's code or name")
+    q.add_argument("--status", help="open, assigned, in_progress, resolved, verified or reopened")
+    q.set_defaults(func=cmd_problems_list)
 
     p = sub.add_parser("demo-data", help="write a realistic demo data set")
     p.add_argument("--out", required=True, type=Path)

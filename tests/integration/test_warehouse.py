@@ -40,7 +40,7 @@ def test_migrations_match_the_table_definitions(engine):
 def test_migrate_is_idempotent(engine):
     before = current_revision(engine)
     migrate(engine)
-    assert current_revision(engine) == before == "0007"
+    assert current_revision(engine) == before == "0008"
     with engine.connect() as conn:
         assert conn.execute(select(t.units)).all() == []
 
@@ -107,6 +107,6 @@ def test_a_warehouse_below_the_latest_revision_is_refused_with_the_command_that_
     command.downgrade(alembic_config(engine), "0006")
     code, summary, err = run_cli(capsys, "evaluate", "--period", "2026H1", "--db", warehouse_url)
     assert code == 2
-    assert "is at revision 0006, this version of bizenv works on 0007: run `bizenv init-db`" in err
+    assert "is at revision 0006, this version of bizenv works on 0008: run `bizenv init-db`" in err
     assert run_cli(capsys, "init-db", "--db", warehouse_url)[0] == 0
-    assert current_revision(engine) == "0007"
+    assert current_revision(engine) == "0008"

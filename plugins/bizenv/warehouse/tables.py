@@ -304,3 +304,97 @@ pipeline_runs = Table(
     Column("out_dir", Text),
     Column("error", Text),
 )
+
+# --- the problem register (整改台账): bizenv.rectification ------------------------------------
+
+# One problem a unit must rectify. `problem_id` is `P<period>-<4-digit sequence>` (P2026H1-0001),
+# numbered per period in the order problems were registered. `unit_code` is the lead unit
+# (主办单位), `co_units` a JSON array of the co-operating units' codes (会办单位). A proposal
+# matching an unverified problem of the same unit, theme and source raises `recurrence_count`
+# instead of creating a problem; one matching only a verified problem starts a new problem linked
+# to it by `previous_problem_id`. Statuses, kinds, deadlines and supervision steps: policy.yaml
+# `rectification`. Every change is a row of `problem_history`.
+problems = Table(
+    "problems",
+    metadata,
+    Column("problem_id", String(32), primary_key=True),
+    Column("period", String(8), nullable=False),
+    Column("unit_code", String(64), nullable=False),
+    Column("co_units", Text, nullable=False),
+    # comment | low_score | flag
+    Column("source", String(16), nullable=False),
+    Column("theme", String(200), nullable=False),
+    Column("description", Text, nullable=False),
+    # JSON: counts and masked quotes.
+    Column("evidence", Text, nullable=False),
+    # open | assigned | in_progress | resolved | verified | reopened
+    Column("status", String(16), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("deadline", Date, nullable=False),
+    # none | first | second | accountability, and the day of the last step
+    Column("supervision", String(16), nullable=False),
+    Column("supervised_on", Date),
+    Column("recurrence_count", Integer, nullable=False),
+    # The latest period the problem was proposed in (its own period, or a later recurrence).
+    Column("last_seen_period", String(8), nullable=False),
+    Column("previous_problem_id", String(32)),
+    # What the unit returned in its workbook.
+    Column("unit_response", Text),
+    Column("measures", Text),
+    Column("completed_on", Date),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("resolved_at", DateTime(timezone=True)),
+    Index(None, "unit_code", "status"),
+    Index(None, "period"),
+)
+
+# Append-only: one row per changed field of a problem (`field` is `created` for a new problem).
+# `via` is the command, or the imported workbook's file name with its `batch_id`.
+problem_history = Table(
+    "problem_history",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("problem_id", String(32), ForeignKey("problems.problem_id"), nullable=False),
+    Column("changed_at", DateTime(timezone=True), nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("via", Text, nullable=False),
+    Column("batch_id", String(64)),
+    Column("field", String(32), nullable=False),
+    Column("old_value", Text),
+    Column("new_value", Text),
+    Index(None, "problem_id"),
+)
+
+# A returned unit workbook, keyed by the SHA-256 of its bytes (the same file again is a no-op).
+problem_batches = Table(
+    "problem_batches",
+    metadata,
+    Column("batch_id", String(64), primary_key=True),
+    Column("file_name", Text, nullable=False),
+    Column("unit_code", String(64), nullable=False),
+    Column("period", String(8), nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("loaded_at", DateTime(timezone=True), nullable=False),
+    Column("rows_in", Integer, nullable=False),
+    Column("accepted", Integer, nullable=False),
+    Column("quarantined", Integer, nullable=False),
+    Column("changed", Integer, nullable=False),
+)
+
+# A refused workbook row: reasons joined by ';', messages by ' | ', the row's cells as JSON
+# (masked). Kept apart from `quarantined_rows`, whose rows are survey and metrics rows that the
+# period's published quarantine.csv lists.
+problem_quarantine = Table(
+    "problem_quarantine",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("batch_id", String(64), ForeignKey("problem_batches.batch_id"), nullable=False),
+    Column("source_row", Integer, nullable=False),
+    # as written in the workbook
+    Column("problem_id", Text),
+    Column("reasons", Text, nullable=False),
+    Column("details", Text, nullable=False),
+    Column("raw", Text, nullable=False),
+    Index(None, "batch_id"),
+)
