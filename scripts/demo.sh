@@ -47,6 +47,6 @@ echo "== airflow dags test semiannual_evaluation 2026-01-01 (evaluates 2026H1)"
 echo
 "$BIN/python" -c "from bizenv.report.console import ranking_digest as d; print(d('$DEMO/output/2026H1/rankings.csv'))"
 echo
-echo "outputs: $DEMO/output/2026H1/ (rankings.csv, flags.csv, report.html, report.xlsx, quarantine.csv, data_docs/)"
+echo "outputs: $DEMO/output/2026H1/ (rankings.csv, flags.csv, report.html, report.pdf when Chromium is installed, report.xlsx, units/, public/, bulletin.docx, quarantine.csv, data_docs/)"
 echo "Airflow logs: $DEMO/airflow-*.log"
 echo "demo finished in $(( $(date +%s) - start )) s"

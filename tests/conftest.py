@@ -18,6 +18,9 @@ import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("BIZENV_SALT", "test-salt-not-secret")
+# Every evaluation would print report.pdf with Chromium (seconds each): only the tests about the
+# PDF turn it back on (tests/reporting.py's demo, tests/unit/report/test_pdf.py).
+os.environ["BIZENV_CHROMIUM"] = "off"
 
 # Airflow reads its configuration once, at first import: point it at a session-wide home
 # before anything imports it, so DAG tests never touch ~/airflow or the demo's var/airflow.

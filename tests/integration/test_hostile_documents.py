@@ -11,7 +11,7 @@ and its fieldwork written into the same folder. Then every file found, recursive
 - XLSX: no cell is a formula, a hyperlink, or text starting like one;
 - HTML: no script element or event attribute carries anything from the data, and the hostile
   markup appears only escaped;
-- DOCX (the bulletin, when published): no field code or hyperlink from the data.
+- DOCX (the bulletin): no field code or hyperlink from the data.
 """
 
 from __future__ import annotations
@@ -256,13 +256,20 @@ def test_hostile_values_are_inert_in_every_file_written(
     by_suffix = {
         suffix: [p for p in files if p.suffix == suffix] for suffix in (".csv", ".xlsx", ".html", ".docx")
     }
-    assert {"rankings.csv", "flags.csv", "quarantine.csv", "fieldwork.csv"} <= {
+    assert {"rankings.csv", "flags.csv", "quarantine.csv", "fieldwork.csv", "ranking.csv"} <= {
         p.name for p in by_suffix[".csv"]
     }
     assert any(p.name.endswith(".quarantine.csv") for p in by_suffix[".csv"])
     assert any(p.name.endswith(".errors.csv") for p in by_suffix[".csv"])
-    assert {"report.html", "fieldwork.html"} <= {p.name for p in by_suffix[".html"]}
+    assert {
+        "report.html",
+        "fieldwork.html",
+        "ranking.html",
+        "hostile_formula.html",
+        "hostile_markup.html",
+    } <= {p.name for p in by_suffix[".html"]}
     assert [p.name for p in by_suffix[".xlsx"]] == ["report.xlsx"]
+    assert [p.name for p in by_suffix[".docx"]] == ["bulletin.docx"]
 
     problems = [p for path in by_suffix[".csv"] for p in csv_problems(path)]
     problems += [p for path in by_suffix[".xlsx"] for p in xlsx_problems(path)]

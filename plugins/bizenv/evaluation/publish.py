@@ -1,5 +1,7 @@
-"""The files staff read: rankings.csv and flags.csv (the contract's columns), quarantine.csv, and
-the HTML report and workbook, written after the warehouse has the results they show.
+"""The files staff read: rankings.csv and flags.csv (the contract's columns), quarantine.csv, the
+HTML report (with report.pdf when Chromium is there) and workbook, a page per unit (`units/`), the
+public ranking (`public/`) and the bulletin (bulletin.docx), written after the warehouse has the
+results they show.
 
 They are written into a staging folder beside their place, then moved into place one by one
 (the old manifest removed first), and `manifest.json` is written last (see `manifest`): a kill at
@@ -21,8 +23,12 @@ from bizenv.evaluation.manifest import MANIFEST, write_manifest
 from bizenv.evaluation.rules import Rules
 from bizenv.evaluation.summary import EvaluationSummary
 from bizenv.periods import Period
+from bizenv.report.bulletin import write_bulletin
 from bizenv.report.cells import safe_cells
+from bizenv.report.pdf import print_pdf
+from bizenv.report.public import write_public
 from bizenv.report.publication import PeriodReport, write_html
+from bizenv.report.unit_pages import write_unit_pages
 from bizenv.report.workbook import write_workbook
 from bizenv.schemas.models import Policy
 from bizenv.validate.gx_runner import docs_index
@@ -248,10 +254,20 @@ def write_files(
     data_docs = "data_docs/index.html" if staged_docs else None
     write_html(folder / "report.html", report, summary, data_docs)
     write_workbook(folder / "report.xlsx", report)
-    return {
+    write_unit_pages(folder / "units", report)
+    write_public(folder / "public", report)
+    write_bulletin(folder / "bulletin.docx", report)
+    written = {
         "rankings": "rankings.csv",
         "flags": "flags.csv",
         "quarantine": "quarantine.csv",
         "report_html": "report.html",
         "report_xlsx": "report.xlsx",
+        "unit_pages": "units",
+        "public": "public",
+        "bulletin": "bulletin.docx",
     }
+    # Printed from the staged copy, whose links (units/, data_docs/) resolve the same way.
+    if print_pdf(folder / "report.html", folder / "report.pdf"):
+        written["report_pdf"] = "report.pdf"
+    return written

@@ -4,6 +4,8 @@ style) with no second layout engine to keep in step.
 
 Chromium is optional. Without it, or when it fails or hangs, there is simply no PDF: one warning
 in the log, and the caller carries on — a missing browser must never fail an evaluation.
+`BIZENV_CHROMIUM=off` turns printing off where a PDF is not wanted (a worker without a display
+budget, the test suite).
 """
 
 from __future__ import annotations
@@ -21,12 +23,16 @@ logger = logging.getLogger(__name__)
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome")
 ENVIRONMENT = "BIZENV_CHROMIUM"
+OFF = "off"
 
 
 def find_chromium() -> str | None:
     """`$BIZENV_CHROMIUM` when set (and then only it: a configured browser that is missing is a
-    fault to report, not a reason to use another one), else the first browser on PATH."""
+    fault to report, not a reason to use another one), else the first browser on PATH; None
+    when there is none, or when `$BIZENV_CHROMIUM` is `off`."""
     configured = os.environ.get(ENVIRONMENT)
+    if configured == OFF:
+        return None
     if configured:
         path = Path(configured)
         return str(path) if path.is_file() and os.access(path, os.X_OK) else None
@@ -42,6 +48,9 @@ def print_pdf(html: Path, pdf: Path, *, timeout: float = 60) -> bool:
     unwritable home directory do not matter. On timeout the browser's whole process group is
     killed, its helper processes included.
     """
+    if os.environ.get(ENVIRONMENT) == OFF:
+        logger.info("report.pdf not written: $%s=%s", ENVIRONMENT, OFF)
+        return False
     browser = find_chromium()
     if browser is None:
         where = f"${ENVIRONMENT}={os.environ[ENVIRONMENT]}" if os.environ.get(ENVIRONMENT) else "PATH"

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol, cast
+from urllib.parse import quote
 
 import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -119,6 +120,7 @@ def _groups(
     policy: Policy,
 ) -> list[dict[str, Any]]:
     by_unit = flags.groupby("unit_code")["flag"].agg(list)
+    paged = {u.code for u in registry.units if u.active}  # the units with a page in units/
     groups = []
     for key, frame in rankings.groupby(["group_code", "level"], sort=True):
         group, level = cast(tuple[str, str], key)  # pandas-stubs types group keys as Hashable
@@ -131,6 +133,7 @@ def _groups(
                     "ranked": r.ranked,
                     "rank_text": str(int(r.rank)) if r.ranked else "—",
                     "unit_name": r.unit_name,
+                    "page": f"units/{quote(str(r.unit_code))}.html" if r.unit_code in paged else None,
                     "n_respondents": r.n_respondents,
                     "satisfaction_text": (
                         f"{r.satisfaction_index:.1f} ({r.satisfaction_ci_low:.1f}–{r.satisfaction_ci_high:.1f})"

@@ -119,11 +119,16 @@ def _records(frame: pd.DataFrame) -> Iterator[dict[str, Any]]:
 
 
 class _ByUnit:
-    """A frame's rows by unit, split once for all the pages (a unit without rows gets none)."""
+    """A frame's rows by unit, split once for all the pages (a unit without rows gets none; so
+    does every unit when the frame has no rows, as a period without metrics has no columns)."""
 
     def __init__(self, frame: pd.DataFrame) -> None:
         self.empty = frame.iloc[0:0]
-        self.parts = {str(code): rows for code, rows in frame.groupby("unit_code", sort=False)}
+        self.parts = (
+            {str(code): rows for code, rows in frame.groupby("unit_code", sort=False)}
+            if "unit_code" in frame.columns
+            else {}
+        )
 
     def __getitem__(self, unit_code: str) -> pd.DataFrame:
         return self.parts.get(unit_code, self.empty)
@@ -296,7 +301,10 @@ class _UnitPages:
         ]
 
     def _indicators(self, unit_code: str) -> list[dict[str, Any]]:
-        rows = self.indicator_rows[unit_code].sort_values("indicator")
+        rows = self.indicator_rows[unit_code]
+        if rows.empty:
+            return []
+        rows = rows.sort_values("indicator")
         out = []
         for x in _records(rows):
             name, measure = self.indicator_names.get(x["indicator"], (x["indicator"], ""))

@@ -325,6 +325,15 @@ def test_indicators_with_levels_and_the_city_level(report: PeriodReport, pages: 
         assert str(x.level) in text
 
 
+def test_a_period_without_metrics_has_pages_without_indicators(report: PeriodReport, tmp_path: Path) -> None:
+    # A period without metrics: its frontier-score frame has no columns at all.
+    changed = dataclasses.replace(report, indicator_rows=pd.DataFrame(), city=report.city.iloc[0:0])
+    paths = write_unit_pages(tmp_path, changed)
+    assert len(paths) == 35
+    unit = str(report.indicator_rows["unit_code"].iloc[0])
+    assert "No department metrics for this unit." in parse(tmp_path / f"{unit}.html").text()
+
+
 def test_a_retired_unit_gets_no_page(report: PeriodReport, tmp_path: Path) -> None:
     retired = ranked_unit(report)
     units = [
