@@ -43,13 +43,12 @@ COUNTS = ["raised", "solved", "solved_on_time", "solved_late", "open", "overdue"
 def solved_day(problems: pd.DataFrame) -> pd.Series:
     """The day each problem was solved (NaT when it is not): the unit's completion date, else
     the city day of `resolved_at`."""
-    from bizenv.rectification.register import city_day
+    from bizenv.rectification.register import CITY_TIMEZONE
 
-    resolved = problems["resolved_at"].map(
-        lambda v: city_day(v) if isinstance(v, pd.Timestamp | date) else None
-    )
-    day = pd.to_datetime(problems["completed_on"]).fillna(pd.to_datetime(resolved))
-    return day
+    # A naive time (SQLite's) is UTC, as `register.city_day` reads it.
+    resolved = pd.to_datetime(problems["resolved_at"], utc=True).dt.tz_convert(CITY_TIMEZONE)
+    resolved_day = resolved.dt.tz_localize(None).dt.normalize()
+    return pd.to_datetime(problems["completed_on"]).fillna(resolved_day)
 
 
 def problem_outcomes(problems: pd.DataFrame, as_of: date, policy: Policy) -> pd.DataFrame:
