@@ -375,7 +375,7 @@ def metrics_frame(period: Period, seed: int) -> pd.DataFrame:
     unit_strength = {code: strength.normal(0.3, 0.6) for code in sorted(units)}
     rng = np.random.default_rng([seed, period.year, period.half, 1])
     rows = []
-    for indicator in catalogue.indicators:
+    for indicator in (i for i in catalogue.indicators if i.source == "metrics"):
         step = indicator.benchmarks.advanced - indicator.benchmarks.leading  # sign follows direction
         for code in indicator.responsible:
             goodness = unit_strength[code] + rng.normal(0, 0.5)

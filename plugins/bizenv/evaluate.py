@@ -71,7 +71,7 @@ def _evaluate(
 ) -> EvaluationSummary:
     with engine.connect() as conn:
         responses = read_period_responses(conn, period, rules.questionnaire)
-        metrics = read_period_metrics(conn, period)
+        metrics = read_period_metrics(conn, period, rules.catalogue, rules.policy)
     if responses.empty and metrics.empty:
         raise BizenvError(
             f"no accepted survey responses and no department metrics for period {period}: load a batch first"

@@ -13,7 +13,7 @@ from bizenv.config import schemas_dir
 from bizenv.ingest.distinct import on_distinct
 from bizenv.ingest.reading import fields_per_row
 from bizenv.periods import Period
-from bizenv.schemas.models import Questionnaire
+from bizenv.schemas.models import IndicatorCatalogue, Policy, Questionnaire
 from bizenv.scoring.satisfaction import respondent_scores
 from bizenv.warehouse import tables as t
 from bizenv.warehouse.reads import fetch_frame
@@ -63,11 +63,44 @@ def score_columns(arrays: pd.Series, codes: list[str]) -> pd.DataFrame:
     return cells.set_axis(arrays.index)
 
 
-def read_period_metrics(conn: Connection, period: Period) -> pd.DataFrame:
+def read_period_metrics(
+    conn: Connection, period: Period, catalogue: IndicatorCatalogue, policy: Policy
+) -> pd.DataFrame:
+    """`unit_code, indicator, value`: the period's loaded metrics, and the indicators the
+    evaluation computes from the problem register."""
     m = t.department_metrics
-    return pd.read_sql(
+    loaded = pd.read_sql(
         select(m.c.unit_code, m.c.indicator, m.c.value).where(m.c.period == period.label), conn
     )
+    computed = register_metrics(conn, period, catalogue, policy)
+    return pd.concat([loaded, computed], ignore_index=True) if not computed.empty else loaded
+
+
+def register_metrics(
+    conn: Connection, period: Period, catalogue: IndicatorCatalogue, policy: Policy
+) -> pd.DataFrame:
+    """`unit_code, indicator, value` of each `source: problem_register` indicator: every unit's
+    `rectification_rate` over the problems raised in the period before, as they stood at the end
+    of this period (`bizenv.rectification.rates`), for the units the catalogue makes responsible."""
+    from bizenv.rectification.rates import unit_rates
+    from bizenv.rectification.register import read_problems
+
+    specs = [i for i in catalogue.indicators if i.source == "problem_register"]
+    empty = pd.DataFrame({"unit_code": pd.Series(dtype=object), "indicator": [], "value": []})
+    if not specs:
+        return empty
+    p = t.problems
+    ids = conn.execute(select(p.c.problem_id).where(p.c.period == period.previous().label)).scalars().all()
+    if not ids:
+        return empty
+    rates = unit_rates(read_problems(conn, ids), period.end, policy)
+    frames = [
+        pd.DataFrame(
+            {"unit_code": rates["unit_code"], "indicator": spec.code, "value": rates[spec.code].astype(float)}
+        )[rates["unit_code"].isin(spec.responsible).to_numpy()]
+        for spec in specs
+    ]
+    return pd.concat(frames, ignore_index=True)
 
 
 def margins_path(period: Period, explicit: Path | str | None) -> Path | None:

@@ -13,6 +13,7 @@ from bizenv.flags.history import later_periods, read_history, stored_rankings
 from bizenv.flags.paired import overlap_covariance
 from bizenv.flags.rules import period_flags
 from bizenv.periods import Period
+from bizenv.rectification.register import supervised_unresolved
 from bizenv.schemas.models import Policy, Questionnaire, Registry
 from bizenv.validate import results as validation
 from bizenv.warehouse import tables as t
@@ -38,7 +39,8 @@ def derive_flags(
         now = scored if scored is not None else stored_respondent_scores(conn, period, questionnaire)
         before = stored_respondent_scores(conn, period.previous(), questionnaire)
         overlap = overlap_covariance(now, before)
-    flags = period_flags(rankings, history, period, policy, overlap=overlap)
+    supervised = supervised_unresolved(conn, period, policy)
+    flags = period_flags(rankings, history, period, policy, overlap=overlap, supervised=supervised)
     names = {u.code: u.name for u in registry.units}
     return flags.assign(unit_name=flags["unit_code"].map(names), period=period.label)
 

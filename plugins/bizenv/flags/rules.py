@@ -462,8 +462,10 @@ def period_flags(
     policy: Policy,
     *,
     overlap: pd.DataFrame | None = None,
+    supervised: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Every flag of the period. `overlap`: see `changes`."""
+    """Every flag of the period. `overlap`: see `changes`; `supervised`: see
+    `rectification_overdue` (none when not given)."""
     tested = changes(rankings, history, period, policy, overlap)
     bottom = bottom_n(rankings, policy)
     repeated, notes = repeated_bottom_n(rankings, bottom, history, period, policy)
@@ -479,6 +481,7 @@ def period_flags(
         top_n(rankings, policy, bottom),
         most_improved(tested, period, policy),
         insufficient_sample(rankings, policy),
+        rectification_overdue(supervised if supervised is not None else pd.DataFrame()),
     ]
     flags = (
         pd.concat([p for p in parts if not p.empty], ignore_index=True)
@@ -486,3 +489,48 @@ def period_flags(
         else _flags([])
     )
     return flags.sort_values(["flag", "unit_code"], ignore_index=True)[FLAG_COLUMNS]
+
+
+def _day(value: object) -> str:
+    return "—" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
+
+
+def rectification_overdue(supervised: pd.DataFrame) -> pd.DataFrame:
+    """RECTIFICATION_OVERDUE: a unit with a problem still unresolved after its second supervision
+    (二次督办) — the step after which the policy holds the unit accountable. One flag per unit;
+    its reason names every such problem with its deadline and the days of its supervision steps.
+
+    `supervised`: `problem_id, unit_code, theme, deadline, supervision, first_on, second_on`
+    (`rectification.register.supervised_unresolved`), one row per unresolved problem at second
+    supervision or beyond."""
+    if supervised.empty:
+        return _flags([])
+    ordered = supervised.sort_values(["unit_code", "deadline", "problem_id"])
+    day = _day
+    zh = (
+        "整改问题" + ordered["problem_id"] + "「" + ordered["theme"] + "」(整改期限"
+        + ordered["deadline"].map(day) + ",一次督办" + ordered["first_on"].map(day)
+        + ",二次督办" + ordered["second_on"].map(day) + ")"
+    )  # fmt: skip
+    en = (
+        "problem " + ordered["problem_id"] + " (" + ordered["theme"] + ", due "
+        + ordered["deadline"].map(day) + "; first supervision " + ordered["first_on"].map(day)
+        + ", second " + ordered["second_on"].map(day) + ")"
+    )  # fmt: skip
+    by_unit = pd.DataFrame({"unit_code": ordered["unit_code"], "zh": zh, "en": en}).groupby(
+        "unit_code", sort=True
+    )
+    return pd.DataFrame(
+        {
+            "unit_code": list(by_unit.groups),
+            "flag": "RECTIFICATION_OVERDUE",
+            "reason": [
+                "、".join(part["zh"]) + "经二次督办仍未整改到位,按规定启动问责" for _, part in by_unit
+            ],
+            "reason_en": [
+                "; ".join(part["en"])
+                + ": still not resolved after second supervision; the accountability rule applies"
+                for _, part in by_unit
+            ],
+        }
+    )[FLAG_COLUMNS]

@@ -166,6 +166,12 @@ def check_indicator(problems: Problems, text: pd.Series, indicators: dict[str, I
         ~indicator.isin(list(indicators)),
         "indicator=" + quote(indicator) + " is not in the indicator catalogue",
     )
+    computed = [code for code, spec in indicators.items() if spec.source != "metrics"]
+    problems.add(
+        "computed_indicator",
+        indicator.isin(computed),
+        "indicator=" + quote(indicator) + " is computed by the evaluation from the problem register, not loaded",
+    )
     return indicator
 
 

@@ -6,7 +6,9 @@ One definition for every use: the follow-up report, the indicator and `bizenv pr
 all read their figures from `unit_rates`.
 
 - A problem is **solved** when its status is one the policy calls settled (`rectification.
-  settled`: the unit reported it done, or the office verified it). A reopened problem is not.
+  settled`: the unit reported it done, or the office verified it) and it was solved by `as_of`.
+  A reopened problem is not. (Statuses are the register's current ones; only the day a problem
+  was solved is compared with `as_of`, so a period's figures do not grow with later work.)
 - It was solved **on time** when the day it was solved is on or before its deadline. That day is
   the completion date the unit gave (`completed_on`), else the city day it was marked resolved
   (`resolved_at`); a solved problem with neither counts as late, never silently as on time.
@@ -54,8 +56,10 @@ def solved_day(problems: pd.DataFrame) -> pd.Series:
 def problem_outcomes(problems: pd.DataFrame, as_of: date, policy: Policy) -> pd.DataFrame:
     """`problems` (the register's columns) with boolean columns `solved`, `solved_on_time`,
     `solved_late`, `open`, `overdue` and the `solved_on` day."""
-    settled = problems["status"].isin(policy.rectification.settled).to_numpy()
     day = solved_day(problems)
+    settled = (
+        problems["status"].isin(policy.rectification.settled) & ~(day > pd.Timestamp(as_of))
+    ).to_numpy()
     deadline = pd.to_datetime(problems["deadline"])
     on_time = settled & (day <= deadline).to_numpy()
     return problems.assign(

@@ -24,6 +24,7 @@ from bizenv.periods import Period
 from bizenv.schemas import load_policy, load_registry
 from bizenv.schemas.models import PROBLEM_STATUSES, Policy, Rectification, Registry
 from bizenv.warehouse import tables as t
+from bizenv.warehouse.reads import fetch_frame
 from bizenv.warehouse.writes import lock_for_write
 
 CITY_TIMEZONE = ZoneInfo("Asia/Shanghai")
@@ -453,3 +454,44 @@ def transition(
         conn, [c for c in changes if c.field == "note"], at=at, actor=actor, via=via, batch_id=batch_id
     )
     return changes
+
+
+def supervised_unresolved(conn: Connection, period: Period, policy: Policy) -> pd.DataFrame:
+    """`problem_id, unit_code, theme, deadline, supervision, first_on, second_on`: the problems
+    raised in `period` or before that are not settled and have had their second supervision
+    (or more), with the day of each step from the history (`supervised_on` as each step set it).
+    What the RECTIFICATION_OVERDUE flag names."""
+    p, h = t.problems, t.problem_history
+    columns = ["problem_id", "unit_code", "theme", "deadline", "supervision", "first_on", "second_on"]
+    rows = fetch_frame(
+        conn,
+        select(p.c.problem_id, p.c.unit_code, p.c.theme, p.c.deadline, p.c.supervision)
+        .where(p.c.period <= period.label)
+        .where(p.c.supervision.in_(["second", "accountability"]))
+        .where(p.c.status.not_in(policy.rectification.settled)),
+    )
+    if rows.empty:
+        return pd.DataFrame(columns=columns)
+    steps = fetch_frame(
+        conn,
+        select(h.c.problem_id, h.c.changed_at, h.c.field, h.c.new_value)
+        .where(h.c.problem_id.in_(rows["problem_id"].tolist()))
+        .where(h.c.field.in_(["supervision", "supervised_on"])),
+    )
+    # escalate writes a step's two fields in one change (the same changed_at).
+    wide = (
+        steps.pivot_table(
+            index=["problem_id", "changed_at"], columns="field", values="new_value", aggfunc="last"
+        )
+        .reindex(columns=["supervision", "supervised_on"])
+        .reset_index()
+    )
+    days = (
+        wide[wide["supervision"].isin(["first", "second"])]
+        .pivot_table(index="problem_id", columns="supervision", values="supervised_on", aggfunc="last")
+        .reindex(columns=["first", "second"])
+        .rename(columns={"first": "first_on", "second": "second_on"})
+    )
+    out = rows.join(days, on="problem_id")
+    out["deadline"] = pd.to_datetime(out["deadline"]).dt.strftime("%Y-%m-%d")
+    return out[columns]

@@ -67,6 +67,7 @@ ORANGE = {"bg_color": "#FFDDB3", "font_color": "#9C4A00"}
 GREEN = {"bg_color": "#C6EFCE", "font_color": "#006100"}
 FLAG_FILLS: dict[str, dict[str, str]] = {
     "REPEATED_BOTTOM_N": RED,
+    "RECTIFICATION_OVERDUE": RED,
     "BOTTOM_N": RED,
     "SIGNIFICANTLY_LOW": ORANGE,
     "TOP_N": GREEN,

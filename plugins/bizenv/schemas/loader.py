@@ -12,6 +12,7 @@ from pydantic import BaseModel, ValidationError
 from bizenv.config import schemas_dir
 from bizenv.errors import SchemaError
 from bizenv.schemas.models import (
+    ALL_UNITS,
     IndicatorCatalogue,
     Policy,
     PrivacyPatterns,
@@ -84,10 +85,22 @@ def load_policy(path: Path | None = None) -> Policy:
 
 
 def load_indicators(path: Path | None = None) -> IndicatorCatalogue:
-    """The indicator catalogue; every responsible unit must be in the registry."""
+    """The indicator catalogue; every responsible unit must be in the registry, and
+    `responsible: all` is every active unit of it."""
     file = path or schemas_dir() / "indicators.yaml"
     catalogue = _load_cached(file, IndicatorCatalogue)
-    known = {u.code for u in load_registry().units}
+    registry = load_registry()
+    known = {u.code for u in registry.units}
+    if any(i.responsible == [ALL_UNITS] for i in catalogue.indicators):
+        active = [u.code for u in registry.units if u.active]
+        catalogue = catalogue.model_copy(
+            update={
+                "indicators": [
+                    i.model_copy(update={"responsible": active}) if i.responsible == [ALL_UNITS] else i
+                    for i in catalogue.indicators
+                ]
+            }
+        )
     problems = [
         f"indicators.{i}.responsible: unknown unit {code!r}"
         for i, indicator in enumerate(catalogue.indicators)

@@ -283,6 +283,11 @@ class Bounds(_Strict):
     max: float
 
 
+ALL_UNITS = "all"
+# What the problem register computes (bizenv.rectification.rates columns).
+REGISTER_INDICATORS = ("rectification_rate",)
+
+
 class Indicator(_Strict):
     code: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     name: str
@@ -292,7 +297,22 @@ class Indicator(_Strict):
     benchmarks: Benchmarks
     bounds: Bounds
     weight: float = Field(gt=0)
+    # Unit codes, or `all`: every active unit of the registry (the loader expands it).
     responsible: list[str] = Field(min_length=1)
+    # Where values come from: metric files (load-metrics), or the problem register, which the
+    # evaluation reads itself (such an indicator is never loaded from a file).
+    source: Literal["metrics", "problem_register"] = "metrics"
+
+    @field_validator("responsible", mode="before")
+    @classmethod
+    def _all_units(cls, value: object) -> object:
+        return [ALL_UNITS] if value == ALL_UNITS else value
+
+    @model_validator(mode="after")
+    def _computable(self) -> Indicator:
+        if self.source == "problem_register" and self.code not in REGISTER_INDICATORS:
+            raise ValueError(f"source problem_register computes only {', '.join(REGISTER_INDICATORS)}")
+        return self
 
     @model_validator(mode="after")
     def _ordered(self) -> Indicator:

@@ -327,3 +327,33 @@ def test_a_previous_estimate_from_a_tiny_sample_is_neither_tested_nor_published(
 def test_the_policy_refuses_overlapping_top_and_bottom_bands():
     with pytest.raises(ValueError, match="min_group_size must be at least top_n \\+ bottom_n"):
         POLICY.flags.model_validate(POLICY.flags.model_dump() | {"min_group_size": 9})
+
+
+def test_rectification_overdue_names_every_problem_of_a_unit_with_its_dates():
+    from bizenv.flags.rules import rectification_overdue
+
+    supervised = pd.DataFrame(
+        {
+            "problem_id": ["P2025H2-0002", "P2025H2-0001", "P2025H2-0003"],
+            "unit_code": ["tax", "tax", "housing"],
+            "theme": ["审批时限", "政策兑现", "吃拿卡要"],
+            "deadline": ["2026-02-09", "2026-01-20", "2026-02-09"],
+            "supervision": ["second", "accountability", "second"],
+            "first_on": ["2026-02-10", "2026-01-21", None],
+            "second_on": ["2026-02-24", "2026-02-04", "2026-02-24"],
+        }
+    )
+    flags = rectification_overdue(supervised).set_index("unit_code")
+    assert list(flags.index) == ["housing", "tax"] and set(flags["flag"]) == {"RECTIFICATION_OVERDUE"}
+    tax = flags.loc["tax", "reason"]
+    # Earliest deadline first; every problem with its deadline and both supervision days.
+    assert tax.index("P2025H2-0001") < tax.index("P2025H2-0002")
+    assert "P2025H2-0001「政策兑现」(整改期限2026-01-20,一次督办2026-01-21,二次督办2026-02-04)" in tax
+    assert "一次督办—" in flags.loc["housing", "reason"]  # a missing day is shown as missing
+    assert "P2025H2-0003 (吃拿卡要, due 2026-02-09" in flags.loc["housing", "reason_en"]
+
+
+def test_no_supervised_problems_no_rectification_flags():
+    from bizenv.flags.rules import rectification_overdue
+
+    assert rectification_overdue(pd.DataFrame()).empty

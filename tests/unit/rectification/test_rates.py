@@ -44,6 +44,11 @@ def test_on_time_late_open_and_overdue_by_hand():
     assert r["rectification_rate"] == pytest.approx(37.5)  # (1 + 0.5 + 0 + 0) / 4
 
 
+def test_a_problem_solved_after_as_of_is_still_open_then():
+    r = rates(problem("a", "verified", "2026-04-30", completed_on="2026-03-02")).loc["a"]
+    assert (r["solved"], r["open"], r["overdue"]) == (0, 1, 0)
+
+
 def test_a_reopened_problem_is_not_solved():
     r = rates(problem("a", "reopened", "2026-04-01", completed_on="2026-01-10")).loc["a"]
     assert (r["solved"], r["open"], r["rectification_rate"]) == (0, 1, 0)
