@@ -208,6 +208,18 @@ def cmd_problems_escalate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_problems_derive(args: argparse.Namespace) -> int:
+    from bizenv.rectification.derive import derive_problems
+
+    derived = derive_problems(
+        _register_engine(args), args.period, _actor(), "bizenv problems derive", dry_run=args.dry_run
+    )
+    for line in derived.lines():
+        print(line)
+    _emit(derived.summary())
+    return 0
+
+
 def cmd_problems_list(args: argparse.Namespace) -> int:
     from bizenv.rectification.register import read_problems
     from bizenv.schemas import load_registry
@@ -332,6 +344,16 @@ def build_parser() -> argparse.ArgumentParser:
         "problems", help="the problem register (整改台账): unit workbooks, verification, supervision"
     )
     problems = p.add_subparsers(dest="problems_command", required=True, metavar="SUBCOMMAND")
+    q = problems.add_parser(
+        "derive",
+        parents=[common],
+        help="register the problems an evaluated period's comments, low scores and flags propose",
+    )
+    q.add_argument("--period", required=True, help="half-year, e.g. 2026H1 (evaluated already)")
+    q.add_argument(
+        "--dry-run", action="store_true", help="list what would be proposed and registered; write nothing"
+    )
+    q.set_defaults(func=cmd_problems_derive)
     q = problems.add_parser(
         "export",
         parents=[common],

@@ -569,6 +569,44 @@ PROBLEM_STATUSES: tuple[ProblemStatus, ...] = (
 )
 
 
+ProblemSource = Literal["comment", "low_score", "flag"]
+# The flags that may be problems in themselves: the accountability ones about a unit's service
+# (recognition flags never are; INSUFFICIENT_SAMPLE is about fieldwork, and RECTIFICATION_OVERDUE
+# is about problems already in the register).
+DerivableFlag = Literal["REPEATED_BOTTOM_N", "BOTTOM_N", "SIGNIFICANTLY_LOW", "SIGNIFICANT_DECLINE"]
+
+
+class ProblemDerivation(_Strict):
+    """What `bizenv problems derive` proposes from an evaluated period (bizenv.rectification.
+    derive): the thresholds and lists of each source, the kind of its problems, and the
+    co-handling units by theme. Theme, item and unit codes are checked against their files
+    when problems are derived (this model sees the policy file only)."""
+
+    min_comments: int = Field(ge=1)
+    max_quotes: int = Field(ge=0)
+    praise_themes: list[str]
+    low_score_below: float = Field(gt=0, le=100)
+    low_score_min_respondents: Literal["ranking", "suppression"]
+    flags: list[DerivableFlag]
+    kinds: dict[ProblemSource, str]
+    co_units: dict[str, list[str]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _complete(self) -> ProblemDerivation:
+        problems = []
+        missing = [s for s in ("comment", "low_score", "flag") if s not in self.kinds]
+        if missing:
+            problems.append(f"kinds: missing {', '.join(missing)}")
+        if "other" in self.praise_themes:
+            problems.append("praise_themes: other is never a problem already; it is no praise theme")
+        empty = sorted(k for k, v in self.co_units.items() if not v)
+        if empty:
+            problems.append(f"co_units: {', '.join(empty)} name no unit")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
 class Rectification(_Strict):
     """The problem register's rules: deadlines by kind, supervision steps and the status
     transitions allowed (bizenv.rectification reads them from here only)."""
@@ -580,6 +618,7 @@ class Rectification(_Strict):
     unit_claims: list[ProblemStatus] = Field(min_length=1)
     settled: list[ProblemStatus]
     status_labels: dict[ProblemStatus, str]
+    derive: ProblemDerivation
 
     @model_validator(mode="after")
     def _consistent(self) -> Rectification:
@@ -589,6 +628,9 @@ class Rectification(_Strict):
             problems.append(f"deadline_days: must be at least 1 day ({', '.join(bad_days)})")
         if self.default_kind not in self.deadline_days:
             problems.append(f"default_kind: {self.default_kind!r} has no deadline_days")
+        kindless = sorted(f"{s}: {k}" for s, k in self.derive.kinds.items() if k not in self.deadline_days)
+        if kindless:
+            problems.append(f"derive.kinds: no deadline_days for {', '.join(kindless)}")
         for key, mapping in (("transitions", self.transitions), ("status_labels", self.status_labels)):
             missing = [s for s in PROBLEM_STATUSES if s not in mapping]
             if missing:
