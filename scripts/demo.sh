@@ -27,6 +27,21 @@ echo "== load-survey and load-metrics 2025H2, 2026H1 metrics (CLI)"
 echo "== evaluate 2025H2 (CLI, weights raked to the city's enterprises by size and district)"
 "$BIN/bizenv" evaluate --period 2025H2 --margins "$DEMO/data/margins_2025H2.csv" --out "$DEMO/output/2025H2" | tail -1
 
+echo "== problems (整改台账) of 2025H2: derived, sent to the units, returned, supervised (dated as they happened)"
+"$BIN/bizenv" problems derive --period 2025H2 --today 2026-01-20 | grep -v '^{'
+"$BIN/bizenv" problems export --period 2025H2 --out "$DEMO/problems/sent" --today 2026-01-21 | tail -1 \
+  | "$BIN/python" -c 'import json,sys; s=json.load(sys.stdin); print(f"   {len(s[\"workbooks\"])} unit workbooks in", s["out"])'
+# Each unit fills in its workbook; the first one returned has three wrong rows.
+"$BIN/python" -c "
+from pathlib import Path
+from bizenv.demo import returned_workbook
+for i, p in enumerate(sorted(Path('$DEMO/problems/sent').glob('*.xlsx'))):
+    returned_workbook(p, Path('$DEMO/problems/returned') / p.name, seed=i, faulty=i == 0)
+"
+"$BIN/bizenv" problems import "$DEMO"/problems/returned/*.xlsx --today 2026-03-31 | grep -v '^{' | sed "s|$DEMO/problems/returned/||"
+"$BIN/bizenv" problems escalate --today 2026-03-31 | tail -1
+"$BIN/bizenv" problems escalate --today 2026-04-15 | tail -1
+
 echo "== Airflow metadata database ($AIRFLOW_HOME)"
 "$BIN/airflow" db migrate >"$DEMO/airflow-db-migrate.log" 2>&1 \
   || { tail -20 "$DEMO/airflow-db-migrate.log"; exit 1; }

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from bizenv.errors import BizenvError
 
 if TYPE_CHECKING:
-    from datetime import date
+    from datetime import date, datetime
 
     from sqlalchemy import Engine
 
@@ -141,6 +141,18 @@ def _city_today(text: str | None, option: str) -> date:
         raise BizenvError(f"{option} {text!r} is not a date like 2026-04-23") from None
 
 
+def _register_now(args: argparse.Namespace) -> datetime | None:
+    """--today as the moment a register change is recorded (09:00 that day in the city), for
+    changes made earlier on paper and for replays; None (now) without it."""
+    from datetime import datetime, time
+
+    from bizenv.fieldwork import CITY_TIMEZONE
+
+    if getattr(args, "today", None) is None:
+        return None
+    return datetime.combine(_city_today(args.today, "--today"), time(9, 0), CITY_TIMEZONE)
+
+
 def _register_engine(args: argparse.Namespace) -> Engine:
     from bizenv.warehouse.engine import require_migrated
 
@@ -153,7 +165,9 @@ def cmd_problems_export(args: argparse.Namespace) -> int:
     from bizenv.rectification.workbook import export_workbooks
 
     with _register_engine(args).begin() as conn:
-        summary = export_workbooks(conn, args.period, args.out, unit=args.unit, actor=_actor())
+        summary = export_workbooks(
+            conn, args.period, args.out, unit=args.unit, actor=_actor(), now=_register_now(args)
+        )
     for book in summary["workbooks"]:
         print(f"{book['file']}: {book['problems']} problem(s), {book['assigned']} newly assigned")
     _emit(summary)
@@ -163,11 +177,20 @@ def cmd_problems_export(args: argparse.Namespace) -> int:
 def cmd_problems_import(args: argparse.Namespace) -> int:
     from bizenv.rectification.workbook import import_workbook, quarantined_lines
 
-    summary = import_workbook(_engine(args), args.path, _actor())
-    for line in quarantined_lines(summary):
-        print(line)
-    summary.pop("rows", None)
-    _emit(summary)
+    engine, now = _engine(args), _register_now(args)
+    summaries = []
+    for path in args.paths:  # one process for a whole folder of returned workbooks
+        summary = import_workbook(engine, path, _actor(), now=now)
+        for line in quarantined_lines(summary):
+            print(line)
+        summary.pop("rows", None)
+        summaries.append(summary)
+    if len(summaries) == 1:
+        _emit(summaries[0])
+    else:
+        totals = {k: sum(s[k] for s in summaries) for k in ("rows_in", "accepted", "quarantined", "changed")}
+        print(f"{len(summaries)} workbooks: " + ", ".join(f"{v} {k}" for k, v in totals.items()))
+        _emit({"workbooks": summaries, **totals, "status": "ok"})
     return 0
 
 
@@ -177,7 +200,13 @@ def cmd_problems_verify(args: argparse.Namespace) -> int:
     status = "reopened" if args.reopen else "verified"
     with _register_engine(args).begin() as conn:
         changes = transition(
-            conn, args.problem_id, status, _actor(), "bizenv problems verify", note=args.note
+            conn,
+            args.problem_id,
+            status,
+            _actor(),
+            "bizenv problems verify",
+            _register_now(args),
+            note=args.note,
         )
     fields = {c.field: c.new for c in changes}
     _emit(
@@ -212,7 +241,12 @@ def cmd_problems_derive(args: argparse.Namespace) -> int:
     from bizenv.rectification.derive import derive_problems
 
     derived = derive_problems(
-        _register_engine(args), args.period, _actor(), "bizenv problems derive", dry_run=args.dry_run
+        _register_engine(args),
+        args.period,
+        _actor(),
+        "bizenv problems derive",
+        dry_run=args.dry_run,
+        now=_register_now(args),
     )
     for line in derived.lines():
         print(line)
@@ -353,6 +387,9 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument(
         "--dry-run", action="store_true", help="list what would be proposed and registered; write nothing"
     )
+    q.add_argument(
+        "--today", metavar="YYYY-MM-DD", help="record the change as made on this day (default: now)"
+    )
     q.set_defaults(func=cmd_problems_derive)
     q = problems.add_parser(
         "export",
@@ -362,9 +399,15 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--period", required=True, help="half-year, e.g. 2026H1: problems registered up to it")
     q.add_argument("--unit", help="only this unit (code or name); its workbook is written even when empty")
     q.add_argument("--out", required=True, type=Path, help="folder for problems_<period>_<unit>.xlsx")
+    q.add_argument(
+        "--today", metavar="YYYY-MM-DD", help="record the change as made on this day (default: now)"
+    )
     q.set_defaults(func=cmd_problems_export)
-    q = problems.add_parser("import", parents=[common], help="read a workbook a unit returned")
-    q.add_argument("path", type=Path)
+    q = problems.add_parser("import", parents=[common], help="read the workbooks units returned")
+    q.add_argument("paths", nargs="+", type=Path, metavar="path")
+    q.add_argument(
+        "--today", metavar="YYYY-MM-DD", help="record the change as made on this day (default: now)"
+    )
     q.set_defaults(func=cmd_problems_import)
     q = problems.add_parser(
         "verify", parents=[common], help="confirm a resolved problem is rectified (or --reopen it)"
@@ -372,6 +415,9 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("problem_id")
     q.add_argument("--reopen", action="store_true", help="the rectification does not hold: reopen it")
     q.add_argument("--note", help="why, kept in the problem's history")
+    q.add_argument(
+        "--today", metavar="YYYY-MM-DD", help="record the change as made on this day (default: now)"
+    )
     q.set_defaults(func=cmd_problems_verify)
     q = problems.add_parser(
         "escalate", parents=[common], help="take the supervision steps due (一次督办, 二次督办, 问责)"

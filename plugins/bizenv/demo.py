@@ -423,3 +423,49 @@ def write_demo_data(out: Path, respondents: int = 3000, seed: int = 7) -> dict:
     files[label]["wenjuanxing"] = str(path)
     files[label]["wenjuanxing_respondents"] = len(wide)
     return {"out": str(out), "respondents": respondents, "seed": seed, "periods": files}
+
+
+# --- a unit's returned problem workbook ---------------------------------------------------------
+
+# What units write back: (claim status, unit response, measures).
+RETURN_TEXTS = {
+    "resolved": ("已按要求完成整改", "梳理办事流程,压缩办理时限,明确专人跟踪办理并回访企业"),
+    "in_progress": ("正在整改,需协调相关单位", "已制定整改方案,正在会同相关单位推进"),
+}
+
+
+def returned_workbook(source: Path, target: Path, seed: int, faulty: bool = False) -> Path:
+    """`source`, a unit's exported problem workbook, as the unit returns it: most problems
+    resolved by their deadline, some late, some still in progress, each with the unit's response
+    and measures. `faulty` also makes three rows wrong the way returned sheets are: a status the
+    unit may not claim (已核验), a completion date before the problem existed, and a problem id
+    that is not in the register."""
+    from openpyxl import load_workbook  # type: ignore[import-untyped]
+
+    from bizenv.rectification.workbook import CLAIM, COMPLETED, ID_COLUMN, MEASURES, RESPONSE, SHEET
+    from bizenv.schemas import load_policy
+    from bizenv.schemas.models import ProblemStatus
+
+    labels = load_policy().rectification.status_labels
+    book = load_workbook(source)
+    sheet = book[SHEET]
+    column = {cell.value: cell.column for cell in sheet[1]}
+    rng = np.random.default_rng(seed)
+    for row in range(2, sheet.max_row + 1):
+        deadline = pd.Timestamp(sheet.cell(row, column["整改时限"]).value)
+        draw = rng.random()
+        status: ProblemStatus = "resolved" if draw < 0.93 else "in_progress"
+        response, measures = RETURN_TEXTS[status]
+        sheet.cell(row, column[RESPONSE]).value = response
+        sheet.cell(row, column[MEASURES]).value = measures
+        sheet.cell(row, column[CLAIM]).value = labels[status]
+        if status == "resolved":  # 70% of all by the deadline, 23% up to three weeks late
+            days = -int(rng.integers(0, 15)) if draw < 0.70 else int(rng.integers(3, 22))
+            sheet.cell(row, column[COMPLETED]).value = (deadline + pd.Timedelta(days=days)).date()
+    if faulty and sheet.max_row >= 4:
+        sheet.cell(2, column[CLAIM]).value = labels["verified"]
+        sheet.cell(3, column[COMPLETED]).value = pd.Timestamp("2020-01-02").date()
+        sheet.cell(4, column[ID_COLUMN]).value = "P2025H2-9999"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    book.save(target)
+    return target

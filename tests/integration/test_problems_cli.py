@@ -137,3 +137,52 @@ def test_usage_errors_are_exit_2(registered, warehouse_url, tmp_path, capsys):
         == 2
     )
     assert cli(capsys, warehouse_url, "export", "--period", "2026Q1", "--out", str(tmp_path))[0] == 2
+
+
+def test_returned_workbooks_are_imported_in_one_call_dated_by_today(
+    registered, warehouse_url, tmp_path, capsys
+):
+    from sqlalchemy import select
+
+    from bizenv.demo import returned_workbook
+    from bizenv.warehouse import tables as t
+    from bizenv.warehouse.engine import make_engine
+
+    code, _, _ = cli(capsys, warehouse_url, "export", "--period", "2026H1", "--out", str(tmp_path / "sent"))
+    assert code == 0
+    returned = [
+        returned_workbook(path, tmp_path / "back" / path.name, seed=i)
+        for i, path in enumerate(sorted((tmp_path / "sent").glob("*.xlsx")))
+    ]
+    # Completion dates up to three weeks past the deadline (9 August): a day after them all.
+    code, summary, _ = cli(capsys, warehouse_url, "import", *map(str, returned), "--today", "2026-09-01")
+    assert code == 0
+    assert [w["unit"] for w in summary["workbooks"]] == ["ndrc", "tax"]
+    assert (summary["rows_in"], summary["accepted"], summary["quarantined"]) == (2, 2, 0)
+    with make_engine(warehouse_url).connect() as conn:
+        loaded = conn.execute(select(t.problem_batches.c.loaded_at)).scalars().all()
+    assert {str(moment)[:10] for moment in loaded} == {"2026-09-01"}
+
+
+def test_today_in_the_future_of_a_completion_date_is_what_import_checks_against(
+    registered, warehouse_url, tmp_path, capsys
+):
+    from bizenv.demo import returned_workbook
+
+    cli(
+        capsys,
+        warehouse_url,
+        "export",
+        "--period",
+        "2026H1",
+        "--unit",
+        "ndrc",
+        "--out",
+        str(tmp_path / "sent"),
+    )
+    path = returned_workbook(
+        tmp_path / "sent" / "problems_2026H1_ndrc.xlsx", tmp_path / "back.xlsx", seed=0, faulty=False
+    )
+    code, summary, _ = cli(capsys, warehouse_url, "import", str(path), "--today", "2026-07-11")
+    assert code == 0 and summary["quarantined"] == summary["rows_in"] == 1
+    assert summary["reasons"] == {"bad_date": 1}  # completed after the day it was reported
