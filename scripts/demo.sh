@@ -30,7 +30,7 @@ echo "== evaluate 2025H2 (CLI, weights raked to the city's enterprises by size a
 echo "== problems (整改台账) of 2025H2: derived, sent to the units, returned, supervised (dated as they happened)"
 "$BIN/bizenv" problems derive --period 2025H2 --today 2026-01-20 | grep -v '^{'
 "$BIN/bizenv" problems export --period 2025H2 --out "$DEMO/problems/sent" --today 2026-01-21 | tail -1 \
-  | "$BIN/python" -c 'import json,sys; s=json.load(sys.stdin); print(f"   {len(s[\"workbooks\"])} unit workbooks in", s["out"])'
+  | "$BIN/python" -c 'import json,sys; s=json.load(sys.stdin); print("  ", len(s["workbooks"]), "unit workbooks in", s["out"])'
 # Each unit fills in its workbook; the first one returned has three wrong rows.
 "$BIN/python" -c "
 from pathlib import Path
