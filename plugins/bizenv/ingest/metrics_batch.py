@@ -170,7 +170,9 @@ def check_indicator(problems: Problems, text: pd.Series, indicators: dict[str, I
     problems.add(
         "computed_indicator",
         indicator.isin(computed),
-        "indicator=" + quote(indicator) + " is computed by the evaluation from the problem register, not loaded",
+        "indicator="
+        + quote(indicator)
+        + " is computed by the evaluation from the problem register, not loaded",
     )
     return indicator
 

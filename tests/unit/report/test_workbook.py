@@ -123,8 +123,8 @@ def test_flag_rows_are_filled_by_kind(book):
             assert formula.startswith(prefix)
             fills[formula.removeprefix(prefix).strip('"')] = rule.dxf.fill.bgColor.rgb
     assert fills == {
-        "REPEATED_BOTTOM_N": RED, "BOTTOM_N": RED, "SIGNIFICANTLY_LOW": ORANGE,
-        "TOP_N": GREEN, "MOST_IMPROVED": GREEN,
+        "REPEATED_BOTTOM_N": RED, "RECTIFICATION_OVERDUE": RED, "BOTTOM_N": RED,
+        "SIGNIFICANTLY_LOW": ORANGE, "TOP_N": GREEN, "MOST_IMPROVED": GREEN,
     }  # fmt: skip
     assert {"BOTTOM_N", "TOP_N"} <= set(column_values(ws, "flag"))
 
