@@ -9,10 +9,14 @@ from sqlalchemy import select, update
 
 from bizenv.evaluate import evaluate_period
 from bizenv.evaluation import publish
+from bizenv.schemas import load_registry
 from bizenv.warehouse import tables as t
 from tests.builders import load_rows, run_cli, unit_sample
 
-PUBLISHED = {"rankings.csv", "flags.csv", "quarantine.csv", "report.html", "report.xlsx"}
+PUBLISHED = {
+    "rankings.csv", "flags.csv", "quarantine.csv", "report.html", "report.xlsx", "bulletin.docx",
+    "public/ranking.html", "public/ranking.csv",
+}  # fmt: skip
 
 
 @pytest.fixture
@@ -42,7 +46,9 @@ def test_the_manifest_names_the_run_and_the_digest_of_every_published_file(loade
     assert manifest["run_id"] == runs(loaded)[-1]["id"]
     files = set(manifest["files"])
     assert files > PUBLISHED and "data_docs/index.html" in files
-    assert all(name.startswith("data_docs/") for name in files - PUBLISHED)
+    assert all(name.startswith(("data_docs/", "units/")) for name in files - PUBLISHED)
+    active = {u.code for u in load_registry().units if u.active}
+    assert {name for name in files if name.startswith("units/")} == {f"units/{code}.html" for code in active}
     for name, entry in manifest["files"].items():
         assert entry["sha256"] == hashlib.sha256((out / name).read_bytes()).hexdigest()
     assert not list(out.glob(".*"))  # no staging left behind
