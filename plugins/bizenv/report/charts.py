@@ -578,10 +578,10 @@ def trend_chart(
     # indexing per unit and row cost more than the drawing (35 unit pages: 5.7 s, now a fraction).
     columns = ["period", "x_pos", "rank", "is_ranked", "is_bottom", "is_repeated"]
     by_unit = {
-        str(code): rows[columns].to_dict("records")
+        str(code): cast(list[dict[str, Any]], rows[columns].to_dict("records"))
         for code, rows in data.sort_values(["unit_code", "x_pos"]).groupby("unit_code", sort=False)
     }
-    latest_rows = {str(code): row for code, row in latest.to_dict("index").items()}
+    latest_rows = {str(code): cast(dict[str, Any], row) for code, row in latest.to_dict("index").items()}
 
     step, row_h, pad_left, label_w = 90.0, 18.0, 40.0, 150.0
     panel_w = pad_left + step * max(len(periods) - 1, 1) + label_w
