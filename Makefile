@@ -20,7 +20,7 @@ test: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	$(BIN)/pytest
+	$(BIN)/pytest --durations=25
 
 # The inner loop: everything but the slow, Airflow and PostgreSQL tests (make test runs them all).
 test-quick: install
