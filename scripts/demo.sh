@@ -41,6 +41,7 @@ for i, p in enumerate(sorted(Path('$DEMO/problems/sent').glob('*.xlsx'))):
 "$BIN/bizenv" problems import "$DEMO"/problems/returned/*.xlsx --today 2026-03-31 | grep -v '^{' | sed "s|$DEMO/problems/returned/||"
 "$BIN/bizenv" problems escalate --today 2026-03-31 | tail -1
 "$BIN/bizenv" problems escalate --today 2026-04-15 | tail -1
+"$BIN/bizenv" problems list --period 2025H2 --today 2026-06-30 | tail -2 | head -1
 
 echo "== Airflow metadata database ($AIRFLOW_HOME)"
 "$BIN/airflow" db migrate >"$DEMO/airflow-db-migrate.log" 2>&1 \

@@ -255,8 +255,12 @@ def cmd_problems_derive(args: argparse.Namespace) -> int:
 
 
 def cmd_problems_list(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from bizenv.periods import Period
+    from bizenv.rectification.rates import COUNTS, RATES, city_total, unit_rates
     from bizenv.rectification.register import read_problems
-    from bizenv.schemas import load_registry
+    from bizenv.schemas import load_policy, load_registry
     from bizenv.schemas.models import PROBLEM_STATUSES
 
     if args.status is not None and args.status not in PROBLEM_STATUSES:
@@ -272,6 +276,8 @@ def cmd_problems_list(args: argparse.Namespace) -> int:
         problems = problems[problems["unit_code"] == unit]
     if args.status is not None:
         problems = problems[problems["status"] == args.status]
+    if args.period is not None:
+        problems = problems[problems["period"] == Period.parse(args.period).label]
     for row in problems.to_dict("records"):
         print(
             "\t".join(
@@ -287,11 +293,23 @@ def cmd_problems_list(args: argparse.Namespace) -> int:
                 )
             )
         )
+    today = _city_today(args.today, "--today")
+    total = city_total(unit_rates(problems, today, load_policy()))
+    counts = {k: int(total[k]) for k in COUNTS}
+    rates = {k: None if pd.isna(total[k]) else round(float(total[k]), 4) for k in RATES}
+    print(
+        f"{counts['raised']} problems, {counts['solved']} solved ({counts['solved_on_time']} on time, "
+        f"{counts['solved_late']} late), {counts['open']} open of which {counts['overdue']} overdue, "
+        f"as of {today}"
+    )
     _emit(
         {
             "problems": len(problems),
             "by_status": problems["status"].value_counts().sort_index().to_dict(),
             "by_supervision": problems["supervision"].value_counts().sort_index().to_dict(),
+            "as_of": today.isoformat(),
+            **counts,
+            **rates,
             "status": "ok",
         }
     )
@@ -427,6 +445,8 @@ def build_parser() -> argparse.ArgumentParser:
     q = problems.add_parser("list", parents=[common], help="problems in the register")
     q.add_argument("--unit", help="a unit's code or name")
     q.add_argument("--status", help="open, assigned, in_progress, resolved, verified or reopened")
+    q.add_argument("--period", help="only the problems raised in this half-year")
+    q.add_argument("--today", metavar="YYYY-MM-DD", help="the day the totals are as of (default: today)")
     q.set_defaults(func=cmd_problems_list)
 
     p = sub.add_parser("demo-data", help="write a realistic demo data set")

@@ -186,3 +186,20 @@ def test_today_in_the_future_of_a_completion_date_is_what_import_checks_against(
     code, summary, _ = cli(capsys, warehouse_url, "import", str(path), "--today", "2026-07-11")
     assert code == 0 and summary["quarantined"] == summary["rows_in"] == 1
     assert summary["reasons"] == {"bad_date": 1}  # completed after the day it was reported
+
+
+def test_list_totals_the_problems_as_of_a_day(registered, warehouse_url, engine, capsys):
+    from bizenv.rectification import transition
+
+    ndrc, _ = registered
+    with engine.begin() as conn:
+        transition(conn, ndrc, "resolved", "unit", "test", CREATED)  # the day it was created: on time
+    code, summary, _ = cli(capsys, warehouse_url, "list", "--period", "2026H1", "--today", "2026-08-10")
+    assert code == 0
+    # tax's problem: deadline 9 August (30 days from 10 July), still open on the 10th.
+    assert {k: summary[k] for k in ("raised", "solved", "solved_on_time", "open", "overdue")} == {
+        "raised": 2, "solved": 1, "solved_on_time": 1, "open": 1, "overdue": 1,
+    }  # fmt: skip
+    assert summary["closure_rate"] == 0.5 and summary["rectification_rate"] == 50.0
+    code, summary, _ = cli(capsys, warehouse_url, "list", "--period", "2025H2")
+    assert (code, summary["problems"], summary["raised"], summary["closure_rate"]) == (0, 0, 0, None)

@@ -40,6 +40,7 @@ RATE_COLUMNS = [
     "rectification_rate",
 ]
 COUNTS = ["raised", "solved", "solved_on_time", "solved_late", "open", "overdue"]
+RATES = ["closure_rate", "on_time_rate", "rectification_rate"]
 
 
 def solved_day(problems: pd.DataFrame) -> pd.Series:
