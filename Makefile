@@ -20,7 +20,7 @@ test: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	$(BIN)/pytest --durations=25
+	$(BIN)/pytest -n 2 --dist loadfile --durations=25
 
 # The inner loop: everything but the slow, Airflow and PostgreSQL tests (make test runs them all).
 test-quick: install

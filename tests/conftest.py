@@ -124,8 +124,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    if not REQUIRE_PG or session.config.option.collectonly:
-        return
+    if not REQUIRE_PG or session.config.option.collectonly or hasattr(session.config, "workerinput"):
+        return  # (an xdist worker: the controller, which gets every report, checks)
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     ran = [
         r
