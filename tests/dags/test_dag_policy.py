@@ -22,6 +22,7 @@ EXPECTED_DAGS = {
     "metrics_ingest",
     "fieldwork_monitor",
     "period_refresh",
+    "rectification_followup",
 }
 pytestmark = pytest.mark.airflow
 # sqlalchemy is not listed: building any DAG object loads it inside Airflow itself. aiohttp and

@@ -75,9 +75,13 @@ def period_for_run(logical_date: datetime | None, override: str | None) -> Perio
     return Period.containing(logical_date.astimezone(CITY_TIMEZONE))
 
 
+def output_root() -> Path:
+    """`$BIZENV_OUTPUT_DIR`, else `var/output` in the project: the folder the DAGs publish into."""
+    return Path(os.environ.get("BIZENV_OUTPUT_DIR", PROJECT_ROOT / "var" / "output"))
+
+
 def output_dir(period: Period) -> Path:
-    base = Path(os.environ.get("BIZENV_OUTPUT_DIR", PROJECT_ROOT / "var" / "output"))
-    return base / period.label
+    return output_root() / period.label
 
 
 @contextmanager
