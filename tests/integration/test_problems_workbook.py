@@ -239,3 +239,99 @@ def test_a_completion_date_in_the_future_or_not_a_date_is_a_bad_date(engine, tmp
     fill(sheet, rows_by_id(sheet)[mine[0]], 完成日期=completed)
     book.save(path)
     assert import_workbook(engine, path, "x", now=RETURNED)["reasons"] == {"bad_date": 1}
+
+
+# --- text that reads like a formula ---------------------------------------------------------------
+
+FORMULA = '=HYPERLINK("http://x","y")'
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def register_hostile(engine) -> list[str]:
+    rows = [
+        {"period": "2026H1", "unit_code": "ndrc", "source": "comment", "theme": "审批时限",
+         "description": FORMULA, "evidence": '"@SUM(A1)"'},
+        {"period": "2026H1", "unit_code": "ndrc", "source": "comment", "theme": "-2",
+         "description": "@SUM(A1)", "evidence": {"quotes": ["-2"]}},
+        {"period": "2026H1", "unit_code": "ndrc", "source": "low_score", "theme": "服务态度",
+         "description": "-2", "evidence": {"=cmd|' /C calc'!A0": 1}},
+    ]  # fmt: skip
+    with engine.begin() as conn:
+        return create_problems(conn, pd.DataFrame(rows), "analyst", "test", now=CREATED)
+
+
+def formula_cells(path: Path) -> list[str]:
+    """Every cell of every sheet (hidden ones too) that a spreadsheet would run, or that starts
+    like a formula; and every formula element in the file's XML."""
+    found = []
+    for sheet in load_workbook(path).worksheets:
+        for row in sheet.iter_rows():
+            for cell in row:
+                if cell.data_type == "f":
+                    found.append(f"{sheet.title}!{cell.coordinate}: formula {cell.value!r}")
+                elif isinstance(cell.value, str) and cell.value.startswith(FORMULA_STARTS):
+                    found.append(f"{sheet.title}!{cell.coordinate}: {cell.value!r}")
+    with zipfile.ZipFile(path) as archive:
+        for name in archive.namelist():
+            if name.startswith("xl/worksheets/") and "<f>" in archive.read(name).decode("utf-8"):
+                found.append(f"{name}: <f>")
+    return found
+
+
+def test_the_checks_for_formulas_find_them(tmp_path):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active["A1"] = FORMULA
+    book.active["A2"] = "-2"
+    book.save(tmp_path / "bad.xlsx")
+    assert len(formula_cells(tmp_path / "bad.xlsx")) == 3  # the formula, its <f>, text like one
+
+
+def test_text_like_a_formula_is_exported_inert_and_a_round_trip_keeps_the_units_text(engine, tmp_path):
+    ids = register_hostile(engine)
+    first = export(engine, tmp_path)
+    assert formula_cells(first) == []
+    sheet = load_workbook(first)["整改台账"]
+    header = [c.value for c in sheet[1]]
+    at = rows_by_id(sheet)
+
+    def cell(problem_id: str, column: str):
+        return sheet.cell(at[problem_id], header.index(column) + 1).value
+
+    assert cell(ids[0], "问题描述") == "'" + FORMULA
+    assert cell(ids[0], "证据") == "'@SUM(A1)"
+    assert (cell(ids[1], "主题"), cell(ids[1], "问题描述")) == ("'-2", "'@SUM(A1)")
+    assert cell(ids[2], "证据") == "'=cmd|' /C calc'!A0: 1"
+
+    # The unit types its answers as text (a spreadsheet keeps typed text's quote as a style).
+    book = load_workbook(first)
+    returned = book["整改台账"]
+    for problem_id, response, measures in [
+        (ids[0], FORMULA, "@SUM(A1)"),
+        (ids[1], "-2", "+86 热线回访"),
+        (ids[2], "@SUM(A1)", "=1+1"),
+    ]:
+        fill(returned, at[problem_id], 单位反馈=response, 整改措施=measures, 申报状态="整改中")
+        for column in ("单位反馈", "整改措施"):
+            returned.cell(at[problem_id], header.index(column) + 1).data_type = "s"
+    book.save(tmp_path / "returned.xlsx")
+    assert import_workbook(engine, tmp_path / "returned.xlsx", "ndrc-office", now=RETURNED)["changed"] == 3
+    texts = problems(engine).loc[ids, ["unit_response", "measures"]].to_numpy().tolist()
+    assert texts == [[FORMULA, "@SUM(A1)"], ["-2", "+86 热线回访"], ["@SUM(A1)", "=1+1"]]
+
+    # Exported again, the unit's own text is inert too; returned unchanged, it changes nothing.
+    with engine.begin() as conn:
+        export_workbooks(
+            conn, "2026H1", tmp_path / "again", unit="ndrc", actor="office", now=RETURNED + timedelta(days=1)
+        )
+    again = tmp_path / "again" / "problems_2026H1_ndrc.xlsx"
+    assert formula_cells(again) == []
+    sheet = load_workbook(again)["整改台账"]
+    assert cell(ids[0], "单位反馈") == "'" + FORMULA and cell(ids[1], "单位反馈") == "'-2"
+    assert cell(ids[2], "整改措施") == "'=1+1"
+    before = history(engine)
+    summary = import_workbook(engine, again, "ndrc-office", now=RETURNED + timedelta(days=2))
+    assert (summary["accepted"], summary["quarantined"], summary["changed"]) == (3, 0, 0)
+    assert len(history(engine)) == len(before)
+    assert problems(engine).loc[ids, ["unit_response", "measures"]].to_numpy().tolist() == texts

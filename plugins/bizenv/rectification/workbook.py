@@ -38,6 +38,7 @@ from bizenv.rectification.register import (
     read_problems,
     status_changes,
 )
+from bizenv.report.cells import restore_cell, safe_cell
 from bizenv.schemas import load_policy, load_registry
 from bizenv.schemas.models import PROBLEM_STATUSES, Policy, Rectification, Registry
 from bizenv.warehouse import tables as t
@@ -144,7 +145,11 @@ def _sheet_rows(problems: pd.DataFrame, rules: Rectification, registry: Registry
             COMPLETED: problems["completed_on"],
         }
     )
-    return [[None if _blank(v) else v for v in row] for row in frame.itertuples(index=False, name=None)]
+    # Text from the register (descriptions, evidence, the unit's own answers) never runs as a
+    # formula: a leading quote as `report.cells.safe_cell` gives it, which the import drops again.
+    return [
+        [None if _blank(v) else safe_cell(v) for v in row] for row in frame.itertuples(index=False, name=None)
+    ]
 
 
 def _blank(value: object) -> bool:
@@ -235,7 +240,7 @@ def write_workbook(
         ],
         ["请勿增删行、修改其他列或改动文件结构；填好后原文件交回。"],
     ]:
-        guide.append(line)
+        guide.append([safe_cell(text) for text in line])
     guide.column_dimensions["A"].width = 100
 
     meta = book.create_sheet(META_SHEET)
@@ -246,7 +251,7 @@ def write_workbook(
         ("period", period.label),
         ("exported_at", exported_at.isoformat()),
     ]:
-        meta.append([key, value])
+        meta.append([key, safe_cell(value)])
     meta.sheet_state = "veryHidden"
     meta.protection.sheet = True
     book.active = 0
@@ -362,7 +367,7 @@ class ReadWorkbook:
                 file=name,
             )
         meta = {
-            _text(row[0]): _text(row[1])
+            _text(row[0]): _text(restore_cell(row[1]))
             for row in book[META_SHEET].iter_rows(values_only=True)
             if len(row) >= 2
         }
@@ -391,9 +396,10 @@ class ReadWorkbook:
             records.append(
                 {
                     "source_row": number,
-                    "problem_id": _text(values[ID_COLUMN]),
-                    "response": _text(values[RESPONSE]),
-                    "measures": _text(values[MEASURES]),
+                    # The cells export neutralised (`safe_cell`) read back as the register holds them.
+                    "problem_id": _text(restore_cell(values[ID_COLUMN])),
+                    "response": _text(restore_cell(values[RESPONSE])),
+                    "measures": _text(restore_cell(values[MEASURES])),
                     "claim": _text(values[CLAIM]),
                     "completed_raw": values[COMPLETED],
                     "raw": json.dumps(

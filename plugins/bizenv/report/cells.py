@@ -24,6 +24,16 @@ def safe_cell(value: object) -> object:
     return value
 
 
+def restore_cell(value: object) -> object:
+    """`safe_cell` undone, for text read back from a workbook bizenv wrote: the one leading `'`
+    before a formula start dropped again; anything else as is. (Text a person types is never
+    read with a leading quote: a spreadsheet keeps the quote that marks typed text as a cell
+    style, not in the value.)"""
+    if isinstance(value, str) and value.startswith("'") and value[1:].startswith(FORMULA_STARTS):
+        return value[1:]
+    return value
+
+
 def safe_cells(frame: pd.DataFrame) -> pd.DataFrame:
     """A copy of `frame` whose text columns and headers hold no formula-like cells; numbers are
     left alone. Categorical text is made plain text first: its categories are input too."""
