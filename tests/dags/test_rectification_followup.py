@@ -87,7 +87,7 @@ def test_a_monday_supervises_the_overdue_problems_writes_the_report_and_a_digest
         "bizenv: 整改台账 税务局 (tax) 截至 2026-08-10: 未整改 1 个, 超期 1 个 / 1 open, 1 overdue",
     ]
     ndrc = next(text for subject, text in sent if "(ndrc)" in subject)
-    assert "本次督办 Supervision steps taken now: 1" in ndrc
+    assert "本次督办 Supervision steps taken today: 1" in ndrc
     assert (
         f"- {overdue} 审批时限: 一次督办 first supervision, 整改时限 deadline 2026-08-09, 超期 1 天" in ndrc
     )

@@ -149,7 +149,7 @@ def test_weekly_follow_up_supervises_on_the_policys_days_and_reports_unit_rates(
     ) in accountability
     due_soon = digests_by_week[date(2026, 9, 28)]["ndrc"][1]
     assert f"- {p['later']} 信息公开: 整改时限 deadline 2026-10-01 (还有 3 天 days left)" in due_soon
-    assert "本次督办 Supervision steps taken now: 0" in due_soon
+    assert "本次督办 Supervision steps taken today: 0" in due_soon
 
     # The last week's figures, worked by hand.
     with engine.connect() as conn:

@@ -523,7 +523,7 @@ def unit_digests(
             f"整改率 closure {_share(unit['closure_rate'])}, 按期整改率 on time {_share(unit['on_time_rate'])}",
         ]
         mine = moved[moved["unit_code"].eq(code)].sort_values("problem_id")
-        lines.append(f"本次督办 Supervision steps taken now: {len(mine)}")
+        lines.append(f"本次督办 Supervision steps taken today: {len(mine)}")
         for move in mine.to_dict("records"):
             zh, en = LEVEL_LABELS[str(move["supervision_to"])]
             lines.append(

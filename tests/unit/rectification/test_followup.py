@@ -142,7 +142,7 @@ def test_a_digest_per_unit_with_open_problems(report):
         "登记 raised 5, 已整改 solved 2 (按期 on time 1, 逾期 late 1), 未整改 open 3, 超期 overdue 1; "
         "整改率 closure 40.0%, 按期整改率 on time 20.0%"
     )
-    assert "本次督办 Supervision steps taken now: 1" in lines
+    assert "本次督办 Supervision steps taken today: 1" in lines
     assert (
         "- P3 审批时限: 二次督办 second supervision, 整改时限 deadline 2026-02-01, 超期 28 天 days overdue"
         in lines
@@ -154,7 +154,7 @@ def test_a_digest_per_unit_with_open_problems(report):
     assert "P5" not in text and "P1" not in text
 
     _, tax = digests["tax"]
-    assert "本次督办 Supervision steps taken now: 0" in tax
+    assert "本次督办 Supervision steps taken today: 0" in tax
     assert "- P6 审批时限: 整改时限 deadline 2026-01-10, 超期 50 天 days overdue, 问责 accountability" in tax
     _, housing = digests["housing"]
     assert "超期问题 Overdue: 0" in housing and "- P9 " in housing
