@@ -137,7 +137,10 @@ def rectification_followup() -> None:
                 "digest for %s delivered via %s: %s", unit, ", ".join(delivered) or "no channel", subject
             )
             sent.append({"unit": unit, "subject": subject, "delivered": delivered})
-        log.info("%d digest(s) sent; the report is in %s", len(sent), written["folder"])
+        reached = sum(1 for entry in sent if entry["delivered"])
+        log.info(
+            "%d digest(s), %d of them delivered; the report is in %s", len(sent), reached, written["folder"]
+        )
         return sent
 
     # Each call passes the upstream task's XComArg where the function receives its value; Airflow's
