@@ -60,6 +60,11 @@ echo "== airflow dags test semiannual_evaluation 2026-01-01 (evaluates 2026H1)"
   >"$DEMO/airflow-dags-test.log" 2>&1 \
   || { tail -40 "$DEMO/airflow-dags-test.log"; exit 1; }
 
+echo "== airflow dags test rectification_followup 2026-04-20 (the weekly supervision run: report and digests)"
+"$BIN/airflow" dags test rectification_followup 2026-04-20 >"$DEMO/airflow-rectification.log" 2>&1 \
+  || { tail -40 "$DEMO/airflow-rectification.log"; exit 1; }
+echo "   $(ls "$DEMO/output/rectification" | tr '\n' ' ')in $DEMO/output/rectification/"
+
 echo
 "$BIN/python" -c "from bizenv.report.console import ranking_digest as d; print(d('$DEMO/output/2026H1/rankings.csv'))"
 echo

@@ -294,6 +294,9 @@ def cmd_problems_list(args: argparse.Namespace) -> int:
             )
         )
     today = _city_today(args.today, "--today")
+    # As of a past day: only the problems registered by then.
+    registered = pd.to_datetime(problems["created_at"], utc=True).dt.tz_convert("Asia/Shanghai").dt.date
+    problems = problems[(registered <= today).to_numpy()]
     total = city_total(unit_rates(problems, today, load_policy()))
     counts = {k: int(total[k]) for k in COUNTS}
     rates = {k: None if pd.isna(total[k]) else round(float(total[k]), 4) for k in RATES}
