@@ -23,16 +23,14 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from bizenv.rectification.escalation import MOVE_COLUMNS, NEXT_STEP
 from bizenv.rectification.rates import COUNTS, city_total, problem_outcomes, unit_rates
-from bizenv.rectification.register import city_day, read_problems
+from bizenv.rectification.register import city_day, read_problems, step_days
 from bizenv.report.cells import XLSX_OPTIONS, safe_cells
 from bizenv.schemas import load_registry
 from bizenv.schemas.models import Policy, Registry
-from bizenv.warehouse import tables as t
-from bizenv.warehouse.reads import fetch_frame
 
 # A problem whose deadline is this many days away or fewer is "due soon" in the digests and the
 # report. Decided here, not in policy.yaml (the policy has no key for it yet).
@@ -267,42 +265,6 @@ def period_rates(problems: pd.DataFrame, as_of: date, policy: Policy) -> pd.Data
         rows.append({"period": period, **city_total(unit_rates(group, as_of, policy)).to_dict()})
     frame = pd.DataFrame(rows, columns=columns)
     return frame.astype(dict.fromkeys(COUNTS, "int64"))
-
-
-def step_days(conn: Connection, problem_ids: Iterable[str]) -> pd.DataFrame:
-    """`problem_id, first_on, second_on, accountability_on`: the day each problem last reached
-    each supervision step, from the history (a step's level and its day are one change)."""
-    columns = ["problem_id", "first_on", "second_on", "accountability_on"]
-    ids = list(problem_ids)
-    if not ids:
-        return pd.DataFrame(columns=columns)
-    h = t.problem_history
-    rows = fetch_frame(
-        conn,
-        select(h.c.problem_id, h.c.changed_at, h.c.field, h.c.new_value)
-        .where(h.c.problem_id.in_(ids))
-        .where(h.c.field.in_(["supervision", "supervised_on"])),
-    )
-    if rows.empty:
-        return pd.DataFrame(columns=columns)
-    wide = (
-        rows.pivot_table(
-            index=["problem_id", "changed_at"], columns="field", values="new_value", aggfunc="last"
-        )
-        .reindex(columns=["supervision", "supervised_on"])
-        .reset_index()
-        .sort_values("changed_at")
-    )
-    days = (
-        wide[wide["supervision"].isin(["first", "second", "accountability"])]
-        .pivot_table(index="problem_id", columns="supervision", values="supervised_on", aggfunc="last")
-        .reindex(columns=["first", "second", "accountability"])
-        .rename(columns=lambda level: f"{level}_on")
-        .reset_index()
-    )
-    for column in columns[1:]:
-        days[column] = days[column].map(lambda v: date.fromisoformat(v) if isinstance(v, str) else None)
-    return days[columns]
 
 
 def moves_on(problems: pd.DataFrame, day: date, ids: Iterable[str] | None = None) -> pd.DataFrame:

@@ -456,12 +456,48 @@ def transition(
     return changes
 
 
+def step_days(conn: Connection, problem_ids: Iterable[str]) -> pd.DataFrame:
+    """`problem_id, first_on, second_on, accountability_on`: the day each problem last reached
+    each supervision step, from the history (a step's level and its day are one change)."""
+    columns = ["problem_id", "first_on", "second_on", "accountability_on"]
+    ids = list(problem_ids)
+    if not ids:
+        return pd.DataFrame(columns=columns)
+    h = t.problem_history
+    rows = fetch_frame(
+        conn,
+        select(h.c.problem_id, h.c.changed_at, h.c.field, h.c.new_value)
+        .where(h.c.problem_id.in_(ids))
+        .where(h.c.field.in_(["supervision", "supervised_on"])),
+    )
+    if rows.empty:
+        return pd.DataFrame(columns=columns)
+    wide = (
+        rows.pivot_table(
+            index=["problem_id", "changed_at"], columns="field", values="new_value", aggfunc="last"
+        )
+        .reindex(columns=["supervision", "supervised_on"])
+        .reset_index()
+        .sort_values("changed_at")
+    )
+    days = (
+        wide[wide["supervision"].isin(["first", "second", "accountability"])]
+        .pivot_table(index="problem_id", columns="supervision", values="supervised_on", aggfunc="last")
+        .reindex(columns=["first", "second", "accountability"])
+        .rename(columns=lambda level: f"{level}_on")
+        .reset_index()
+    )
+    for column in columns[1:]:
+        days[column] = days[column].map(lambda v: date.fromisoformat(v) if isinstance(v, str) else None)
+    return days[columns]
+
+
 def supervised_unresolved(conn: Connection, period: Period, policy: Policy) -> pd.DataFrame:
     """`problem_id, unit_code, theme, deadline, supervision, first_on, second_on`: the problems
     raised in `period` or before that are not settled and have had their second supervision
-    (or more), with the day of each step from the history (`supervised_on` as each step set it).
-    What the RECTIFICATION_OVERDUE flag names."""
-    p, h = t.problems, t.problem_history
+    (or more), with the day of each step (`step_days`). What the RECTIFICATION_OVERDUE flag
+    names."""
+    p = t.problems
     columns = ["problem_id", "unit_code", "theme", "deadline", "supervision", "first_on", "second_on"]
     rows = fetch_frame(
         conn,
@@ -472,26 +508,6 @@ def supervised_unresolved(conn: Connection, period: Period, policy: Policy) -> p
     )
     if rows.empty:
         return pd.DataFrame(columns=columns)
-    steps = fetch_frame(
-        conn,
-        select(h.c.problem_id, h.c.changed_at, h.c.field, h.c.new_value)
-        .where(h.c.problem_id.in_(rows["problem_id"].tolist()))
-        .where(h.c.field.in_(["supervision", "supervised_on"])),
-    )
-    # escalate writes a step's two fields in one change (the same changed_at).
-    wide = (
-        steps.pivot_table(
-            index=["problem_id", "changed_at"], columns="field", values="new_value", aggfunc="last"
-        )
-        .reindex(columns=["supervision", "supervised_on"])
-        .reset_index()
-    )
-    days = (
-        wide[wide["supervision"].isin(["first", "second"])]
-        .pivot_table(index="problem_id", columns="supervision", values="supervised_on", aggfunc="last")
-        .reindex(columns=["first", "second"])
-        .rename(columns={"first": "first_on", "second": "second_on"})
-    )
-    out = rows.join(days, on="problem_id")
+    out = rows.merge(step_days(conn, rows["problem_id"]), on="problem_id", how="left")
     out["deadline"] = pd.to_datetime(out["deadline"]).dt.strftime("%Y-%m-%d")
     return out[columns]
