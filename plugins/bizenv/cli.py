@@ -259,7 +259,7 @@ def cmd_problems_list(args: argparse.Namespace) -> int:
 
     from bizenv.periods import Period
     from bizenv.rectification.rates import COUNTS, RATES, city_total, unit_rates
-    from bizenv.rectification.register import read_problems
+    from bizenv.rectification.register import CITY_TIMEZONE, read_problems
     from bizenv.schemas import load_policy, load_registry
     from bizenv.schemas.models import PROBLEM_STATUSES
 
@@ -295,7 +295,7 @@ def cmd_problems_list(args: argparse.Namespace) -> int:
         )
     today = _city_today(args.today, "--today")
     # As of a past day: only the problems registered by then.
-    registered = pd.to_datetime(problems["created_at"], utc=True).dt.tz_convert("Asia/Shanghai").dt.date
+    registered = pd.to_datetime(problems["created_at"], utc=True).dt.tz_convert(CITY_TIMEZONE).dt.date
     problems = problems[(registered <= today).to_numpy()]
     total = city_total(unit_rates(problems, today, load_policy()))
     counts = {k: int(total[k]) for k in COUNTS}
