@@ -110,3 +110,34 @@ def test_a_warehouse_below_the_latest_revision_is_refused_with_the_command_that_
     assert "is at revision 0006, this version of bizenv works on 0008: run `bizenv init-db`" in err
     assert run_cli(capsys, "init-db", "--db", warehouse_url)[0] == 0
     assert current_revision(engine) == "0008"
+
+
+def test_a_batch_written_in_blocks_stores_the_same_rows_as_in_one(
+    engine, warehouse_url, tmp_path, capsys, monkeypatch
+):
+    """`write_responses` encodes and writes a batch block by block: with blocks of 4 rows the
+    stored responses (ids, batch, period, answers, scores, comments) are those of one block."""
+    from bizenv.ingest import survey_batch
+    from tests.builders import LABELS, run_cli, survey_row, unit_sample, write_survey
+
+    rows = unit_sample("市发改委", 9, "满意") + [
+        survey_row(respondent=50, **{LABELS[0]: "不了解", LABELS[1]: "", LABELS[2]: "5"}),
+        survey_row(respondent=51, unit="税务局", comment='引号"和\\反斜杠'),
+    ]
+
+    def stored(block: int, trailing_blank_lines: int) -> pd.DataFrame:
+        monkeypatch.setattr(survey_batch, "WRITE_BLOCK", block)
+        path = write_survey(tmp_path / f"s{block}.csv", rows)
+        # Other bytes, the same rows: the second load is not taken for the first batch again.
+        path.write_text(path.read_text(encoding="utf-8") + "\n" * trailing_blank_lines, encoding="utf-8")
+        assert run_cli(capsys, "load-survey", str(path), "--period", "2026H1", "--db", warehouse_url)[0] == 0
+        r = t.survey_responses
+        with engine.begin() as conn:
+            found = pd.DataFrame(conn.execute(select(r).order_by(r.c.response_id)).mappings().all())
+            conn.execute(r.delete())
+        return found.drop(columns=["batch_id"]).assign(response_id=lambda f: f["response_id"] - f["response_id"].min())
+
+    in_blocks, at_once = stored(4, 0), stored(1_000, 1)
+    assert len(in_blocks) == 11
+    assert in_blocks["answers"].iloc[-2].startswith('["不了解",null,"5"')
+    pd.testing.assert_frame_equal(in_blocks, at_once)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import overload
 
+import numpy as np
 import pandas as pd
 
 
@@ -23,6 +24,11 @@ def on_distinct(
     `column`. `compute` must treat each value on its own, as any vectorised element-wise
     function does."""
     codes, uniques = pd.factorize(column, use_na_sentinel=False)
-    result = compute(pd.Series(uniques, dtype=column.dtype, name=column.name))
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        # `compute` sees the values themselves, not a categorical of them.
+        distinct = pd.Series(np.asarray(uniques), dtype=column.dtype.categories.dtype, name=column.name)
+    else:
+        distinct = pd.Series(uniques, dtype=column.dtype, name=column.name)
+    result = compute(distinct)
     spread = result.iloc[codes]
     return spread.set_axis(column.index)

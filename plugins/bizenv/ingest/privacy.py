@@ -15,6 +15,7 @@ import re
 
 import pandas as pd
 
+from bizenv.ingest.distinct import on_distinct
 from bizenv.schemas.loader import load_privacy
 from bizenv.schemas.models import PrivacyPatterns
 
@@ -31,10 +32,12 @@ _BAD_KEY = re.compile(r"(bad_credit_code: [^|]*?=)'(.*?)'(?= is not a valid)", r
 
 def hash_identities(keys: pd.Series, salt: str) -> pd.Series:
     """SHA-256 of salt + normalised key, computed once per distinct key."""
-    normalised = keys.astype("str").str.strip().str.upper()
-    distinct = normalised.unique()
-    digests = {k: hashlib.sha256(f"{salt}\x1f{k}".encode()).hexdigest() for k in distinct}
-    return normalised.map(digests)
+
+    def digests(distinct: pd.Series) -> pd.Series:
+        normalised = distinct.astype("str").str.strip().str.upper()
+        return normalised.map(lambda k: hashlib.sha256(f"{salt}\x1f{k}".encode()).hexdigest()).astype("str")
+
+    return on_distinct(keys, digests)
 
 
 def hashed_key(key: str, salt: str) -> str:

@@ -156,7 +156,7 @@ def read_answers(text: pd.Series, questionnaire: Questionnaire) -> pd.DataFrame:
     """For each answer as written: `score` (NaN for missing or off the scale), `off_scale`,
     `looks_on_scale` (a scale point written as a number in a form not declared), and `parsed`
     (what the batch suite sees: a declared number as its plain point, other text as written,
-    None when blank)."""
+    missing when blank)."""
     scale = questionnaire.scale
     lookup = {label: float(v) for label, v in scale.labels.items()}
     missing = set(questionnaire.missing_labels) | {""}
@@ -170,7 +170,7 @@ def read_answers(text: pd.Series, questionnaire: Questionnaire) -> pd.DataFrame:
             "score": score,
             "off_scale": score.isna() & ~stripped.isin(missing),
             "looks_on_scale": (number >= 1) & (number <= scale.points) & (number % 1 == 0),
-            "parsed": parsed.astype(object).where(parsed != "", None),
+            "parsed": parsed.where(parsed != ""),
         },
         index=text.index,
     )
@@ -220,7 +220,8 @@ def check_rows(
         problems, std["source_row"], lambda index: batch.quarantine_raw(index, salt)
     )
     return CheckedRows(
-        accepted=accepted_rows(std[ok], values[ok], scores[ok], questionnaire, salt),
+        # Built over every row, then filtered: its columns are compact by then, std's are not.
+        accepted=accepted_rows(std, values, scores, questionnaire, salt)[ok],
         quarantined=quarantined,
         reason_counts=counts,
         warnings=warnings,
@@ -364,7 +365,7 @@ def accepted_rows(
     std: pd.DataFrame, values: pd.DataFrame, scores: pd.DataFrame, questionnaire: Questionnaire, salt: str
 ) -> pd.DataFrame:
     """Accepted rows as stored: the identity hashed, comments masked, answers as written
-    (`answer__<item>`) and as scale points (`<item>`)."""
+    (`answer__<item>`, categorical) and as scale points (`<item>`)."""
     attributes = [a.code for a in questionnaire.respondent.attributes]
     accepted = pd.DataFrame(
         {
@@ -379,13 +380,14 @@ def accepted_rows(
         }
     )
     codes = [item.code for item in questionnaire.items()]
-    return accepted.join(std[codes].add_prefix("answer__")).join(scores)
+    # As categoricals: a handful of distinct answers per item, so a byte per row, not a string.
+    return accepted.join(std[codes].astype("category").add_prefix("answer__")).join(scores)
 
 
 def parsed_rows(
     std: pd.DataFrame, values: pd.DataFrame, answers: pd.DataFrame, questionnaire: Questionnaire
 ) -> pd.DataFrame:
-    """Every row parsed for the suite (None where blank): key, unit_code, submitted_at,
+    """Every row parsed for the suite (missing where blank): key, unit_code, submitted_at,
     duration_seconds, the attributes, and each item's answer (`answers`, from `check_answers`):
     a number in a declared form on the scale as its plain point ("5.0" → "5" when
     `decimal_zero` is declared), any other text as written, so the suite sees an answer off the
@@ -393,7 +395,7 @@ def parsed_rows(
 
     def blank_to_none(series: pd.Series) -> pd.Series:
         text = series.astype("str").str.strip()
-        return text.astype(object).where(text != "", None)
+        return text.where(text != "")
 
     return pd.DataFrame(
         {

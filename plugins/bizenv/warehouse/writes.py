@@ -5,12 +5,13 @@ so `insert_frame` strips them for SQLite too, rather than let the two warehouses
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Sequence
 from typing import Any, cast
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pa_csv
 from sqlalchemy import ColumnElement, Connection, Table, delete, func, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -63,57 +64,81 @@ def without_nul(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _bulk_columns(frame: pd.DataFrame, dialect: str) -> pd.DataFrame:
-    """Values as the bulk paths want them: timestamps as text in the format SQLAlchemy itself
-    writes, booleans as the dialect spells them, missing as None."""
+def _sqlite_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """Values as sqlite3 wants them: timestamps as text in the format SQLAlchemy itself writes,
+    booleans as 1 and 0, missing as None."""
     out = {}
     for column in frame.columns:
         series = frame[column]
         if pd.api.types.is_datetime64_any_dtype(series):
             series = series.dt.strftime("%Y-%m-%d %H:%M:%S.%f").astype(object)
         elif pd.api.types.is_bool_dtype(series):
-            series = series.map(
-                {True: "true", False: "false"} if dialect == "postgresql" else {True: 1, False: 0}
-            )
+            series = series.map({True: 1, False: 0})
         else:
             series = series.astype(object)
         out[column] = series.where(frame[column].notna(), None)
     return pd.DataFrame(out, index=frame.index)
 
 
-def _copy_csv(frame: pd.DataFrame) -> str:
-    """Rows as COPY's CSV format reads them: every value quoted, NULL an unquoted empty field.
+def _copy_csv(frame: pd.DataFrame) -> bytes:
+    """Rows as COPY's CSV format reads them: every value quoted, NULL an unquoted empty field, so
+    no text (`\\N`, `NULL`, the empty string) can be taken for a NULL. Written by Arrow's CSV
+    writer, which formats a chunk in C++ without a Python object per cell."""
+    columns = {}
+    for name in frame.columns:
+        series = frame[name]
+        if pd.api.types.is_datetime64_any_dtype(series):
+            wall = series.dt.tz_localize(None) if series.dt.tz else series
+            values = pa.array(wall).cast(pa.timestamp("us"))
+        elif pd.api.types.is_bool_dtype(series) or pd.api.types.is_numeric_dtype(series):
+            values = pa.array(series, from_pandas=True)
+        else:
+            values = pa.array(series.astype("str"), type=pa.large_string(), from_pandas=True)
+        columns[str(name)] = values
+    sink = pa.BufferOutputStream()
+    pa_csv.write_csv(
+        pa.table(columns),
+        sink,
+        write_options=pa_csv.WriteOptions(include_header=False, quoting_style="all_valid"),
+    )
+    return sink.getvalue().to_pybytes()
 
-    A quoted value is never NULL, so no text (`\\N`, `NULL`, the empty string) can be taken for
-    one. NULLs are written as a NUL character first, which no value holds (`without_nul`), then
-    made unquoted empty fields."""
-    text = frame.to_csv(index=False, header=False, quoting=csv.QUOTE_ALL, na_rep="\x00")
-    return text.replace('"\x00"', "")
 
-
-def insert_frame(conn: Connection, table: Table, frame: pd.DataFrame) -> int:
+def insert_frame(
+    conn: Connection, table: Table, frame: pd.DataFrame, *, constants: dict[str, Any] | None = None
+) -> int:
     """Bulk insert inside the caller's transaction: COPY on PostgreSQL, the driver's executemany
     on SQLite (both skip per-row statement compilation), SQLAlchemy's executemany elsewhere.
-    Values are converted chunk by chunk, so memory stays flat however large the frame.
+    Values are converted chunk by chunk, so memory stays flat however large the frame;
+    `constants` (column → the value of every row) are added chunk by chunk too, rather than as
+    a million copies of one batch id.
 
     Text is stored without NUL characters on every database (`without_nul`)."""
     if frame.empty:
         return 0
     dialect = conn.dialect.name
-    columns = list(frame.columns)
-    chunks = (without_nul(frame.iloc[start : start + CHUNK]) for start in range(0, len(frame), CHUNK))
+    constants = constants or {}
+    columns = [*frame.columns, *constants]
+    chunks = (
+        without_nul(frame.iloc[start : start + CHUNK].assign(**constants))
+        for start in range(0, len(frame), CHUNK)
+    )
     if dialect == "postgresql":
+        from psycopg.copy import QueuedLibpqWriter
+
         names = ", ".join(f'"{c}"' for c in columns)
-        cursor = conn.connection.cursor()
+        cursor: Any = conn.connection.cursor()  # psycopg's own cursor, behind the DBAPI protocol
         statement = f'COPY "{table.name}" ({names}) FROM STDIN (FORMAT csv)'
-        with cursor.copy(statement) as copy:
+        # The queued writer sends from a thread: the server parses one chunk while the next is
+        # formatted, instead of each side waiting for the other.
+        with cursor.copy(statement, writer=QueuedLibpqWriter(cursor)) as copy:
             for chunk in chunks:
-                copy.write(_copy_csv(_bulk_columns(chunk, dialect)))
+                copy.write(_copy_csv(chunk))
     elif dialect == "sqlite":
         sql = f'INSERT INTO "{table.name}" ({", ".join(columns)}) VALUES ({", ".join("?" * len(columns))})'
         cursor = conn.connection.cursor()
         for chunk in chunks:
-            rows = _bulk_columns(chunk, dialect).itertuples(index=False, name=None)
+            rows = _sqlite_columns(chunk).itertuples(index=False, name=None)
             # sqlite3 takes any iterable of rows; SQLAlchemy's DBAPI protocol asks for a Sequence.
             cursor.executemany(sql, cast(Sequence[Sequence[Any]], rows))
     else:
