@@ -135,9 +135,36 @@ def test_a_batch_written_in_blocks_stores_the_same_rows_as_in_one(
         with engine.begin() as conn:
             found = pd.DataFrame(conn.execute(select(r).order_by(r.c.response_id)).mappings().all())
             conn.execute(r.delete())
-        return found.drop(columns=["batch_id"]).assign(response_id=lambda f: f["response_id"] - f["response_id"].min())
+        return found.drop(columns=["batch_id"]).assign(
+            response_id=lambda f: f["response_id"] - f["response_id"].min()
+        )
 
     in_blocks, at_once = stored(4, 0), stored(1_000, 1)
     assert len(in_blocks) == 11
     assert in_blocks["answers"].iloc[-2].startswith('["不了解",null,"5"')
+    pd.testing.assert_frame_equal(in_blocks, at_once)
+
+
+def test_a_period_read_in_blocks_is_the_period_read_at_once(
+    engine, warehouse_url, tmp_path, capsys, monkeypatch
+):
+    """`fetch_frame` turns the driver's rows into columns block by block: blocks of 2 rows give
+    the same responses frame as one block."""
+    from bizenv.evaluation.inputs import read_period_responses
+    from bizenv.periods import Period
+    from bizenv.schemas import load_questionnaire
+    from bizenv.warehouse import reads
+    from tests.builders import LABELS, load_rows, survey_row, unit_sample
+
+    rows = unit_sample("市发改委", 6, "满意") + [survey_row(respondent=50, **{LABELS[0]: "", LABELS[2]: "5"})]
+    assert load_rows(capsys, tmp_path / "s.csv", rows, warehouse_url)[0] == 0
+
+    def read() -> pd.DataFrame:
+        with engine.connect() as conn:
+            return read_period_responses(conn, Period.parse("2026H1"), load_questionnaire())
+
+    at_once = read()
+    monkeypatch.setattr(reads, "FETCH_BLOCK", 2)
+    in_blocks = read()
+    assert len(in_blocks) == 7
     pd.testing.assert_frame_equal(in_blocks, at_once)

@@ -144,7 +144,9 @@ def unit_scores(
     if scored.empty:
         return pd.DataFrame(columns=COLUMNS)
     targets = [(OVERALL, "score")] + [(d.code, d.code) for d in questionnaire.dimensions]
-    units, unit_index = np.unique(scored["unit_code"].to_numpy(dtype=str), return_inverse=True)
+    # Factorised, not np.unique over a fixed-width text array (100 bytes a row at a million rows).
+    unit_index, distinct_units = pd.factorize(scored["unit_code"], sort=True)
+    units = np.asarray(distinct_units, dtype=object)
     design, respondent = _design(scored, calibration)
     complete = scored["complete"].to_numpy(dtype=bool)
     n_targets = len(targets)
