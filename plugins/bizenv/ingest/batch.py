@@ -65,7 +65,7 @@ class CheckedRows:
 
     accepted: pd.DataFrame
     quarantined: pd.DataFrame
-    # Every input row parsed (None where blank), for the Great Expectations suite.
+    # Every input row parsed (missing where blank), for the Great Expectations suite.
     parsed: pd.DataFrame
     reason_counts: dict[str, int] = field(default_factory=dict)
     # Survey-quality findings that only warn: {"rule", "count", "message"}.
