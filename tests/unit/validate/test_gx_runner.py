@@ -92,3 +92,23 @@ def test_a_date_beyond_nanoseconds_range_stays_as_it_is():
 def test_unhashable_cells_stay_as_they_are(values):
     cells = pd.DataFrame({"c": pd.Series(values, dtype=object)})
     assert suite_frame(cells)["c"].dtype == object
+
+
+def test_nothing_keeps_the_validated_frame_once_the_suite_has_run(monkeypatch):
+    """Great Expectations keeps its context for the process; its data source held the frame (a
+    million rows' worth in a load) until the next suite. The data source goes with the run."""
+    import gc
+    import weakref
+
+    validated = []
+    build = gx_runner.suite_frame
+
+    def remember(f: pd.DataFrame) -> pd.DataFrame:
+        out = build(f)
+        validated.append(weakref.ref(out))
+        return out
+
+    monkeypatch.setattr(gx_runner, "suite_frame", remember)
+    assert run_suite("released", frame(), SPECS)
+    gc.collect()
+    assert validated and validated[0]() is None
