@@ -32,9 +32,6 @@ from bizenv.report.cells import XLSX_OPTIONS, safe_cells
 from bizenv.schemas import load_registry
 from bizenv.schemas.models import Policy, Registry
 
-# A problem whose deadline is this many days away or fewer is "due soon" in the digests and the
-# report. Decided here, not in policy.yaml (the policy has no key for it yet).
-DUE_SOON_DAYS = 7
 FOLDER = "rectification"
 HTML_NAME = "rectification.html"
 XLSX_NAME = "rectification.xlsx"
@@ -112,7 +109,8 @@ class FollowUp:
     - `total`: `rates.city_total` of `units`;
     - `supervision`: the open problems that are overdue or under supervision, worst level first
       (`SUPERVISION_COLUMNS`; the days of each step from the history);
-    - `due_soon`: open problems due within `DUE_SOON_DAYS` days (`due_in_days` 0 = today);
+    - `due_soon`: open problems due within `due_soon_days` days (policy.yaml
+      `rectification.due_soon_days`; `due_in_days` 0 = today);
     - `periods`: per period the problems were raised in, the city's counts and rates.
     """
 
@@ -126,7 +124,7 @@ class FollowUp:
     periods: pd.DataFrame
     # The policy's supervision days (first_after_deadline_days, ...), for the page's note.
     supervision_days: Mapping[str, int]
-    due_soon_days: int = DUE_SOON_DAYS
+    due_soon_days: int
 
     def at_level(self, level: str) -> pd.DataFrame:
         return self.supervision[self.supervision["supervision"].eq(level)]
@@ -231,7 +229,9 @@ def build_followup(
     )[SUPERVISION_COLUMNS].reset_index(drop=True)
 
     due = outcomes[
-        is_open & ~outcomes["overdue"].astype(bool) & (deadline <= day + timedelta(days=DUE_SOON_DAYS))
+        is_open
+        & ~outcomes["overdue"].astype(bool)
+        & (deadline <= day + timedelta(days=policy.rectification.due_soon_days))
     ]
     due_soon = due.sort_values(["deadline", "problem_id"])[DUE_SOON_COLUMNS].reset_index(drop=True)
 
@@ -245,6 +245,7 @@ def build_followup(
         due_soon=due_soon,
         periods=period_rates(problems, as_of, policy),
         supervision_days=policy.rectification.supervision.model_dump(),
+        due_soon_days=policy.rectification.due_soon_days,
     )
 
 
@@ -468,7 +469,7 @@ def unit_digests(
     """Per unit with open problems (by code, in code order): the (subject, text) of its plain-text
     digest. Its counts come first (a chat robot cuts long messages at the end), then the
     supervision steps just taken (`moves`, escalate's frame or its records), its overdue
-    problems worst level first, and its problems due within `DUE_SOON_DAYS` days."""
+    problems worst level first, and its problems due within the report's `due_soon_days`."""
     moved = _moves_frame(moves)
     theme = report.problems.set_index("problem_id")["theme"]
     digests: dict[str, tuple[str, str]] = {}
@@ -508,7 +509,8 @@ def unit_digests(
                 f"超期 {row['days_overdue']} 天 days overdue, {zh} {en}" + (f" ({steps})" if steps else "")
             )
         soon = report.due_soon[report.due_soon["unit_code"].eq(code)]
-        lines.append(f"{DUE_SOON_DAYS} 天内到期 Due within {DUE_SOON_DAYS} days: {len(soon)}")
+        days = report.due_soon_days
+        lines.append(f"{days} 天内到期 Due within {days} days: {len(soon)}")
         for row in soon.to_dict("records"):
             lines.append(
                 f"- {row['problem_id']} {_plain(row['theme'])}: 整改时限 deadline {_day(row['deadline'])} "

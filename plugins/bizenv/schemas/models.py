@@ -619,6 +619,9 @@ class Rectification(_Strict):
     settled: list[ProblemStatus]
     status_labels: dict[ProblemStatus, str]
     derive: ProblemDerivation
+    # An open problem whose deadline is this many days away or fewer is "due soon" in the weekly
+    # follow-up report and the units' digests.
+    due_soon_days: int = Field(default=7, ge=0)
 
     @model_validator(mode="after")
     def _consistent(self) -> Rectification:

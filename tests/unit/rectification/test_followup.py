@@ -126,6 +126,17 @@ def test_supervision_worst_level_first_with_days_overdue_and_due_soon(report):
     assert (summary["due_soon"], summary["overdue"]) == (2, 2)
 
 
+def test_the_due_soon_window_is_the_policys():
+    """P4 is due in 3 days, P9 today: a 2-day window keeps only P9, in the list and the digests."""
+    rectification = POLICY.rectification.model_copy(update={"due_soon_days": 2})
+    narrow = build_followup(
+        register(), AS_OF, POLICY.model_copy(update={"rectification": rectification}), REGISTRY
+    )
+    assert narrow.due_soon["problem_id"].tolist() == ["P9"]
+    texts = "\n".join(text for _, text in unit_digests(narrow).values())
+    assert "2 天内到期 Due within 2 days" in texts and "7 天内到期" not in texts
+
+
 def test_a_digest_per_unit_with_open_problems(report):
     moves = [
         {"problem_id": "P3", "unit_code": "ndrc", "deadline": date(2026, 2, 1), "days_overdue": 28,
