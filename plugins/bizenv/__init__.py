@@ -9,5 +9,5 @@ import sys
 # ARROW_DEFAULT_MEMORY_POOL wins; pyarrow is not imported here (DAG files import this package).
 if "ARROW_DEFAULT_MEMORY_POOL" not in os.environ:
     os.environ["ARROW_DEFAULT_MEMORY_POOL"] = "system"
-    if "pyarrow" in sys.modules:
-        sys.modules["pyarrow"].set_memory_pool(sys.modules["pyarrow"].system_memory_pool())
+    if (pyarrow := sys.modules.get("pyarrow")) is not None:
+        pyarrow.set_memory_pool(pyarrow.system_memory_pool())

@@ -27,6 +27,4 @@ def fetch_frame(conn: Connection, statement: Select) -> pd.DataFrame:
             parts.append(pd.DataFrame.from_records(rows, columns=columns))
     finally:
         cursor.close()
-    if not parts:
-        return pd.DataFrame.from_records([], columns=columns)
-    return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)

@@ -90,7 +90,7 @@ def _copy_csv(frame: pd.DataFrame) -> bytes:
         if pd.api.types.is_datetime64_any_dtype(series):
             wall = series.dt.tz_localize(None) if series.dt.tz else series
             values = pa.array(wall).cast(pa.timestamp("us"))
-        elif pd.api.types.is_bool_dtype(series) or pd.api.types.is_numeric_dtype(series):
+        elif pd.api.types.is_numeric_dtype(series):  # booleans included
             values = pa.array(series, from_pandas=True)
         else:
             values = pa.array(series.astype("str"), type=pa.large_string(), from_pandas=True)
